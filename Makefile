@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine with Python 3.11: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench sample clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip uv
+
+$(STAMP): $(PY) requirements.txt requirements-dev.txt
+	$(PY) -m uv pip install --quiet --python $(PY) -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m streamlit run app.py --browser.gatherUsageStats false
+
+lint: $(STAMP)
+	$(PY) -m ruff check insights pages app.py tests bench sample_data
+	$(PY) -m mypy insights
+
+test: $(STAMP) lint
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+sample: $(STAMP)
+	$(PY) sample_data/generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,30 @@
+"""The statistical core: load product data, find what is true in it, explain it with SQL.
+
+Pages and the CLI import from here only; nothing in this package imports streamlit.
+"""
+
+from insights.dataset import Column, Dataset, Roles
+from insights.errors import InsightsError
+from insights.loading import load_bytes, load_file
+from insights.metrics import Metric, build_units_sql, event_values, parse_metric
+from insights.profile import Profile, profile
+from insights.sql import DIALECTS, inline_params, quote_ident, transpile
+
+__all__ = [
+    "DIALECTS",
+    "Column",
+    "Dataset",
+    "InsightsError",
+    "Metric",
+    "Profile",
+    "Roles",
+    "build_units_sql",
+    "event_values",
+    "inline_params",
+    "load_bytes",
+    "load_file",
+    "parse_metric",
+    "profile",
+    "quote_ident",
+    "transpile",
+]

@@ -1,0 +1,192 @@
+"""Read CSV, gzip CSV and Parquet files into DuckDB with DuckDB's own readers."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from insights.dataset import Column, Dataset
+from insights.errors import InsightsError
+from insights.sql import quote_ident, quote_literal
+
+log = logging.getLogger(__name__)
+
+TABLE = "events"
+DEFAULT_MAX_MB = float(os.environ.get("INSIGHTS_MAX_UPLOAD_MB", "500"))
+DEFAULT_MEMORY_LIMIT = os.environ.get("INSIGHTS_DUCKDB_MEMORY", "1500MB")
+_SNIFF_BYTES = 64 * 1024
+
+
+def _mb(n_bytes: float) -> str:
+    return f"{n_bytes / 1e6:,.1f} MB"
+
+
+def _file_kind(head: bytes) -> str:
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    return "csv"
+
+
+def _text_head(path: Path, kind: str) -> bytes:
+    if kind == "gzip":
+        try:
+            with gzip.open(path, "rb") as fh:
+                return fh.read(_SNIFF_BYTES)
+        except (OSError, EOFError) as exc:
+            raise InsightsError("bad_gzip", f"{path.name} looks gzip-compressed but could not be decompressed.") from exc
+    with open(path, "rb") as fh:
+        return fh.read(_SNIFF_BYTES)
+
+
+def _encoding_of(head: bytes, name: str) -> str:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if b"\x00" in head:
+        raise InsightsError("binary_file", f"{name} is not a text CSV file (it contains binary data).")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4 or len(head) < _SNIFF_BYTES:  # not a character cut at the sniff boundary
+            return "latin-1"
+    return "utf-8"
+
+
+def _reader_sql(path: Path, kind: str, encoding: str) -> str:
+    lit = quote_literal(str(path))
+    if kind == "parquet":
+        return f"read_parquet({lit})"
+    compression = ", compression='gzip'" if kind == "gzip" else ""
+    enc = f", encoding={quote_literal(encoding)}" if encoding != "utf-8" else ""
+    return f"read_csv({lit}{compression}{enc}, sample_size=20480)"
+
+
+def _clean_duckdb_error(exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"^[A-Za-z ]*Error: ", "", first)
+
+
+def _looks_ragged(head: bytes, columns: list[Column]) -> bool:
+    if len(columns) != 1:
+        return False
+    first_line = head.split(b"\n", 1)[0]
+    return any(sep in first_line for sep in (b",", b";", b"\t", b"|"))
+
+
+def content_key(path: Path) -> str:
+    """Hash of the file's bytes: the cache key of a loaded dataset."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def load_file(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    max_mb: float = DEFAULT_MAX_MB,
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+    materialize: bool = True,
+) -> Dataset:
+    """Load a CSV, gzip CSV or Parquet file into a new locked-down DuckDB connection.
+
+    Raises :class:`InsightsError` with one sentence for every kind of bad file.
+    """
+    from insights.safesql import lock_down
+    from insights.schema import infer_roles
+
+    path = Path(path)
+    display = name or path.name
+    if not path.is_file():
+        raise InsightsError("not_found", f"No such file: {display}.")
+    size = path.stat().st_size
+    if size > max_mb * 1e6:
+        raise InsightsError(
+            "too_large", f"{display} is {_mb(size)}, above the upload limit of {_mb(max_mb * 1e6)} "
+            "(raise INSIGHTS_MAX_UPLOAD_MB to allow it)."
+        )
+    if size == 0:
+        raise InsightsError("empty_file", f"{display} is empty.")
+    with open(path, "rb") as fh:
+        kind = _file_kind(fh.read(4))
+    notes: list[tuple[str, str]] = []
+    encoding = "utf-8"
+    head = b""
+    if kind != "parquet":
+        head = _text_head(path, kind)
+        if not head.strip():
+            raise InsightsError("empty_file", f"{display} is empty.")
+        encoding = _encoding_of(head, display)
+        if encoding == "latin-1":
+            notes.append(("encoding", f"{display} is not UTF-8; it was read as Latin-1."))
+
+    con = duckdb.connect(config={"threads": os.cpu_count() or 2})
+    try:
+        reader = _reader_sql(path, kind, encoding)
+        verb = "TABLE" if materialize else "VIEW"
+        con.execute(f"CREATE {verb} {quote_ident(TABLE)} AS SELECT * FROM {reader}")
+        columns = [Column(str(n), str(t)) for n, t, *_ in con.execute(f"DESCRIBE {quote_ident(TABLE)}").fetchall()]
+        n_rows = con.execute(f"SELECT count(*) FROM {quote_ident(TABLE)}").fetchone()[0]  # type: ignore[index]
+    except duckdb.Error as exc:
+        con.close()
+        message = _clean_duckdb_error(exc)
+        if "sniff" in message.lower() or "dialect" in message.lower():
+            raise InsightsError("unreadable_csv", f"{display} could not be read as CSV: its rows do not share "
+                                "one delimiter and number of fields.") from exc
+        if kind == "parquet":
+            raise InsightsError("bad_parquet", f"{display} is not a readable Parquet file ({message}).") from exc
+        raise InsightsError("unreadable_file", f"{display} could not be read: {message}") from exc
+    if kind != "parquet" and _looks_ragged(head, columns):
+        con.close()
+        raise InsightsError("ragged_csv", f"{display} has rows with different numbers of fields, so its columns "
+                            "cannot be read reliably.")
+    if n_rows == 0:
+        con.close()
+        raise InsightsError("no_rows", f"{display} has a header but no data rows.")
+    if len(columns) < 2:
+        con.close()
+        raise InsightsError("one_column", f"{display} has a single column ({columns[0].name!r}); it needs at least "
+                            "a unit id and one more column.")
+    notes.extend(_case_collisions(columns))
+    if materialize:
+        lock_down(con, memory_limit=memory_limit, temp_directory=tempfile.mkdtemp(prefix="insights-duckdb-"))
+    base = Dataset(con=con, table=TABLE, source=display, key=content_key(path), columns=tuple(columns),
+                   roles=infer_roles(con, TABLE, columns), shape="unit_table", load_notes=tuple(notes))
+    return base.with_roles()
+
+
+def _case_collisions(columns: list[Column]) -> list[tuple[str, str]]:
+    """DuckDB renames a header that repeats another ignoring case (``Id`` -> ``Id_1``): report it."""
+    notes = []
+    lower = {c.name.lower() for c in columns}
+    for c in columns:
+        m = re.fullmatch(r"(.+)_(\d+)", c.name)
+        if m and m.group(1).lower() in lower:
+            notes.append(("case_collision", f"Column {c.name!r} repeats the name {m.group(1)!r} (ignoring case) and "
+                          "was renamed; names must differ by more than case."))
+    return notes
+
+
+def load_bytes(data: bytes, filename: str, *, max_mb: float = DEFAULT_MAX_MB) -> Dataset:
+    """Load uploaded bytes (the name's extension is kept so gzip is recognised)."""
+    if len(data) > max_mb * 1e6:
+        raise InsightsError("too_large", f"{filename} is {_mb(len(data))}, above the upload limit of "
+                            f"{_mb(max_mb * 1e6)} (raise INSIGHTS_MAX_UPLOAD_MB to allow it).")
+    suffix = "".join(Path(filename).suffixes[-2:]) or ".csv"
+    fd, tmp = tempfile.mkstemp(prefix="insights-upload-", suffix=re.sub(r"[^A-Za-z0-9.]", "", suffix))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return load_file(tmp, name=filename, max_mb=max_mb)
+    finally:
+        os.unlink(tmp)

@@ -1,0 +1,188 @@
+"""Metric definitions (one value per unit) and the per-unit SQL every unit-level analysis starts from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from insights.dataset import Dataset, is_numeric
+from insights.errors import InsightsError
+from insights.sql import Params, quote_ident
+
+MetricKind = Literal["converted", "count", "sum", "mean", "column"]
+Period = Literal["all", "post", "pre"]
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A per-unit metric.
+
+    kind
+        ``converted`` (1 if the unit did the event), ``count`` (events per unit), ``sum`` / ``mean``
+        (a numeric column per unit), ``column`` (a unit table's column as is).
+    target
+        The event name (converted, count) or the column name (sum, mean, column).
+    binary
+        True when every unit's value is 0 or 1; binary metrics get two-proportion tests.
+    """
+
+    kind: MetricKind
+    target: str
+    binary: bool
+
+    @property
+    def name(self) -> str:
+        """The metric as the user writes it: ``purchase``, ``count:search``, ``sum:revenue``."""
+        return self.target if self.kind in ("converted", "column") else f"{self.kind}:{self.target}"
+
+    @property
+    def label(self) -> str:
+        """Words for statements: ``purchase conversion``, ``revenue per unit``."""
+        readable = self.target.replace("_", " ")
+        return {
+            "converted": f"{readable} conversion",
+            "count": f"{readable} events per unit",
+            "sum": f"{readable} per unit",
+            "mean": f"average {readable}",
+            "column": readable,
+        }[self.kind]
+
+
+def event_values(ds: Dataset) -> list[str]:
+    """Distinct event names, most frequent first."""
+    if not ds.roles.event:
+        return []
+    e = quote_ident(ds.roles.event)
+    rows = ds.query(f"SELECT {e} FROM {ds.table_sql} WHERE {e} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1")
+    return [str(r[0]) for r in rows]
+
+
+def _is_binary_column(ds: Dataset, column: str) -> bool:
+    dtype = ds.dtype(column).upper()
+    if dtype == "BOOLEAN":
+        return True
+    if not is_numeric(dtype):
+        return False
+    q = quote_ident(column)
+    return bool(ds.query(f"SELECT coalesce(bool_and({q} IN (0, 1)), false) FROM {ds.table_sql}")[0][0])
+
+
+def parse_metric(text: str, ds: Dataset) -> Metric:
+    """Read a metric spec (``EVENT``, ``converted:EVENT``, ``count:EVENT``, ``sum:COL``, ``mean:COL``, ``COL``)."""
+    text = text.strip()
+    kind, _, target = text.partition(":") if ":" in text else ("", "", text)
+    kind = kind.strip().lower()
+    if kind and kind not in ("converted", "count", "sum", "mean"):
+        raise InsightsError("bad_metric", f"Unknown metric form {kind!r}; use converted:, count:, sum: or mean:.")
+    if kind in ("sum", "mean") or (not kind and target in ds.column_names):
+        if target not in ds.column_names:
+            raise InsightsError("bad_metric", f"There is no column named {target!r} for the metric {text!r}.")
+        dtype = ds.dtype(target).upper()
+        if not (is_numeric(dtype) or dtype == "BOOLEAN"):
+            raise InsightsError("bad_metric", f"Column {target!r} is {dtype}, not numeric, so it cannot be a metric.")
+        if kind:
+            return Metric(kind, target, False)  # type: ignore[arg-type]
+        if ds.shape == "event_log":
+            return Metric("sum", target, False)
+        return Metric("column", target, _is_binary_column(ds, target))
+    if not ds.roles.event:
+        raise InsightsError("bad_metric", f"{text!r} is not a column, and the data has no event column to count it in.")
+    if target not in event_values(ds):
+        known = ", ".join(event_values(ds)[:8])
+        raise InsightsError("bad_metric", f"There is no event named {target!r} (events include: {known}).")
+    return Metric("count" if kind == "count" else "converted", target, kind != "count")
+
+
+@dataclass(frozen=True, slots=True)
+class UnitQuery:
+    """SQL giving one row per unit, with the columns named here.
+
+    Output columns: ``unit``; ``variant`` and ``n_variants`` when the data has a variant; one column per
+    dimension (first-touch value for event logs) named as the dimension; one per metric named ``m0``,
+    ``m1``, ...; ``first_seen`` when there is a time column.
+    """
+
+    sql: str
+    params: dict[str, Any]
+    metric_columns: tuple[str, ...]
+    dimension_columns: tuple[str, ...]
+
+
+def _event_metric(m: Metric, cond: str, ev: str, p: Params) -> str:
+    where = f"{ev} = {p.add(m.target)}"
+    if m.kind == "converted":
+        return f"max(CASE WHEN {where}{cond} THEN 1 ELSE 0 END)"
+    if m.kind == "count":
+        return f"count(*) FILTER (WHERE {where}{cond})"
+    col = quote_ident(m.target)
+    inner = f"CASE WHEN {col} IS NOT NULL{cond} THEN {col} END"
+    return f"coalesce(sum({inner}), 0)" if m.kind == "sum" else f"avg({inner})"
+
+
+def build_units_sql(
+    ds: Dataset,
+    metrics: Sequence[Metric],
+    dimensions: Sequence[str] = (),
+    *,
+    exposure_event: str | None = None,
+    period: Period = "all",
+    window_seconds: float | None = None,
+) -> UnitQuery:
+    """One row per unit with its variant, first-touch dimensions and metric values.
+
+    With ``exposure_event`` only exposed units are kept; ``period="post"`` counts events from the unit's first
+    exposure (within ``window_seconds`` when given), ``"pre"`` counts events before it (the CUPED covariate).
+    """
+    ds.require("unit")
+    r, p = ds.roles, Params("u")
+    for d in dimensions:
+        ds.dtype(d)
+    unit = quote_ident(r.unit)  # type: ignore[arg-type]
+    metric_cols = tuple(f"m{i}" for i in range(len(metrics)))
+    dim_cols = tuple(dimensions)
+    select = [f"{unit} AS unit"]
+    if ds.shape == "event_log":
+        ts, ev = ds.time_sql(), quote_ident(r.event)  # type: ignore[arg-type]
+        if r.variant:
+            v = quote_ident(r.variant)
+            select += [f"arg_min({v}, {ts}) AS variant", f"count(DISTINCT {v}) AS n_variants"]
+        select += [f"arg_min({quote_ident(d)}, {ts}) AS {quote_ident(d)}" for d in dimensions]
+        cond = ""
+        source = f"{ds.table_sql} AS t"
+        if exposure_event is not None:
+            exp = f"SELECT {unit} AS xu, min({ts}) AS exposed_at FROM {ds.table_sql} WHERE {ev} = " \
+                  f"{p.add(exposure_event)} GROUP BY 1"
+            source += f" JOIN ({exp}) AS x ON t.{unit} = x.xu"
+            if period == "post":
+                cond = f" AND {ts} >= x.exposed_at"
+                if window_seconds is not None:
+                    cond += f" AND {ts} <= x.exposed_at + to_seconds({p.add(float(window_seconds))})"
+            elif period == "pre":
+                cond = f" AND {ts} < x.exposed_at"
+        for m, alias in zip(metrics, metric_cols, strict=True):
+            if m.kind == "column":
+                raise InsightsError("bad_metric", f"{m.name!r} is a unit-table metric; use sum:{m.target} here.")
+            select.append(f"{_event_metric(m, cond, ev, p)} AS {alias}")
+        select.append(f"min({ts}) AS first_seen")
+        if exposure_event is not None:
+            select.append("min(x.exposed_at) AS exposed_at")
+        sql = f"SELECT {', '.join(select)}\nFROM {source}\nWHERE t.{unit} IS NOT NULL\nGROUP BY t.{unit}"
+        return UnitQuery(sql, p.values, metric_cols, dim_cols)
+
+    order = ds.time_sql() if r.time else "rowid"
+    first = "arg_min({col}, " + order + ")"
+    if r.variant:
+        v = quote_ident(r.variant)
+        select += [f"{first.format(col=v)} AS variant", f"count(DISTINCT {v}) AS n_variants"]
+    select += [f"{first.format(col=quote_ident(d))} AS {quote_ident(d)}" for d in dimensions]
+    for m, alias in zip(metrics, metric_cols, strict=True):
+        if m.kind != "column" and m.kind not in ("sum", "mean"):
+            raise InsightsError("bad_metric", f"{m.name!r} needs an event column; this is a unit table.")
+        col = quote_ident(m.target)
+        value = f"CAST({col} AS DOUBLE)" if m.kind != "column" or not m.binary else f"CAST({col} AS INTEGER)"
+        select.append(f"{first.format(col=value)} AS {alias}")
+    if r.time:
+        select.append(f"min({ds.time_sql()}) AS first_seen")
+    sql = f"SELECT {', '.join(select)}\nFROM {ds.table_sql}\nWHERE {unit} IS NOT NULL\nGROUP BY {unit}"
+    return UnitQuery(sql, p.values, metric_cols, dim_cols)

@@ -1,0 +1,129 @@
+"""What every page shares: the loaded dataset in session state, the sidebar, error display."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from insights import Dataset, InsightsError, event_values, load_bytes, load_file
+
+SAMPLE_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "shop_events.parquet"
+NONE = "(none)"
+MAX_UPLOAD_MB = float(os.environ.get("INSIGHTS_MAX_UPLOAD_MB", "500"))
+
+
+@st.cache_resource(show_spinner="Loading the bundled sample...")
+def load_sample() -> Dataset:
+    """The bundled sample, loaded once per server (it is read-only and the same for everyone)."""
+    return load_file(SAMPLE_PATH)
+
+
+def _load_upload() -> None:
+    """Load a newly uploaded file; on failure keep the previous dataset and say why in one line."""
+    upload = st.session_state.get("sidebar_upload")
+    if upload is None or st.session_state.get("upload_id") == upload.file_id:
+        return
+    st.session_state["upload_id"] = upload.file_id
+    try:
+        ds = load_bytes(upload.getvalue(), upload.name, max_mb=MAX_UPLOAD_MB)
+    except InsightsError as exc:
+        st.session_state["upload_error"] = exc.message
+        return
+    st.session_state.pop("upload_error", None)
+    st.session_state["uploaded"] = ds
+    st.session_state["source"] = "Uploaded file"
+
+
+def _base_dataset() -> Dataset | None:
+    if st.session_state.get("source") == "Uploaded file" and "uploaded" in st.session_state:
+        return st.session_state["uploaded"]
+    try:
+        return load_sample()
+    except InsightsError as exc:
+        st.sidebar.error(exc.message)
+        return None
+
+
+def _role_select(ds: Dataset, role: str, label: str) -> str | None:
+    options = [NONE, *ds.column_names]
+    current = getattr(ds.roles, role)
+    key = f"sidebar_role_{role}_{ds.key}"
+    choice = st.selectbox(label, options, index=options.index(current) if current in options else 0, key=key)
+    return None if choice == NONE else choice
+
+
+def _apply_roles(ds: Dataset) -> Dataset:
+    with st.sidebar.expander("Column roles", expanded=False):
+        st.caption("Inferred from names, types and values. Change any of them; every page uses your choice.")
+        chosen = {role: _role_select(ds, role, label) for role, label in
+                  (("unit", "Unit id"), ("time", "Timestamp"), ("event", "Event name"), ("variant", "Variant"))}
+        dims = st.multiselect("Dimensions", [c for c in ds.column_names if c not in chosen.values()],
+                              default=[d for d in ds.roles.dimensions if d not in chosen.values()],
+                              key=f"sidebar_dims_{ds.key}")
+    try:
+        return ds.with_roles(**chosen, dimensions=tuple(dims))
+    except InsightsError as exc:
+        st.sidebar.error(exc.message)
+        return ds
+
+
+def metric_options(ds: Dataset) -> list[str]:
+    """Metric specs the user can pick: events (conversion), then numeric columns."""
+    if ds.shape == "event_log":
+        events = event_values(ds)
+        sums = [f"sum:{m}" for m in ds.roles.metrics]
+        return events + [f"count:{e}" for e in events] + sums
+    return list(ds.roles.metrics)
+
+
+def _default_north_star(options: list[str]) -> int:
+    for preferred in ("purchase", "converted", "conversion", "retention_7", "order"):
+        for i, o in enumerate(options):
+            if o == preferred or o.endswith(preferred):
+                return i
+    return 0
+
+
+def sidebar() -> Dataset | None:
+    """Draw the sidebar and put the current dataset (with the user's roles) in session state."""
+    st.sidebar.header("Data")
+    _load_upload()
+    has_upload = "uploaded" in st.session_state
+    sources = ["Bundled sample", "Uploaded file"] if has_upload else ["Bundled sample"]
+    if st.session_state.get("source") not in sources:
+        st.session_state["source"] = "Bundled sample"
+    st.sidebar.radio("Source", sources, key="source")
+    st.sidebar.file_uploader("Upload CSV, gzip CSV or Parquet", type=["csv", "gz", "parquet", "tsv", "txt"],
+                             key="sidebar_upload", on_change=_load_upload)
+    if "upload_error" in st.session_state:
+        st.sidebar.error(st.session_state["upload_error"])
+    base = _base_dataset()
+    if base is None:
+        st.session_state["dataset"] = None
+        return None
+    ds = _apply_roles(base)
+    options = metric_options(ds)
+    if options:
+        st.sidebar.selectbox("North-star metric", options, index=_default_north_star(options),
+                             key=f"sidebar_north_star_{ds.key}")
+    st.session_state["dataset"] = ds
+    return ds
+
+
+def current_dataset() -> Dataset | None:
+    """The dataset every page analyses, or None (with a message already shown)."""
+    ds = st.session_state.get("dataset")
+    if ds is None:
+        st.info("Load a dataset from the sidebar to begin.")
+    return ds
+
+
+def north_star(ds: Dataset) -> str | None:
+    """The metric spec the user marked as primary."""
+    return st.session_state.get(f"sidebar_north_star_{ds.key}")
+
+
+def show_error(exc: InsightsError) -> None:
+    st.error(exc.message)
