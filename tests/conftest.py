@@ -1,0 +1,53 @@
+"""Shared fixtures: the bundled sample, small datasets built from frames, the shared/ data folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data" / "shop_events.parquet"
+SHARED_DATA = Path(os.environ.get("INSIGHTS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared/data, or skip with the reason when a fresh clone does not have it."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference data {path} is not present (it ships beside the repository, not in it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_ds():
+    """The bundled sample loaded once for the whole run."""
+    from insights import load_file
+
+    return load_file(SAMPLE)
+
+
+@pytest.fixture
+def make_dataset(tmp_path):
+    """Build a Dataset from a pandas DataFrame (written to Parquet, read back by the real loader)."""
+    from insights import load_file
+
+    counter = {"n": 0}
+
+    def make(frame: pd.DataFrame, fmt: str = "parquet", **overrides):
+        counter["n"] += 1
+        path = tmp_path / f"data{counter['n']}.{fmt}"
+        if fmt == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False)
+        ds = load_file(path)
+        return ds.with_roles(**overrides) if overrides else ds
+
+    return make
