@@ -185,9 +185,7 @@ def lock_down(
         try:
             con.execute(statement)
         except duckdb.Error as error:
-            raise ValueError(
-                f"Could not lock down the database ({statement}): {_first_line(error)}"
-            ) from None
+            raise ValueError(f"Could not lock down the database ({statement}): {_first_line(error)}") from None
 
 
 def schema_of(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
@@ -275,9 +273,7 @@ def _parse_one_statement(sql: str) -> exp.Expr:
     if not statements:
         raise UnsafeSQLError("The SQL contains no statement, only comments or whitespace.")
     if len(statements) > 1:
-        raise UnsafeSQLError(
-            f"Only one SELECT statement is allowed; found {len(statements)} statements."
-        )
+        raise UnsafeSQLError(f"Only one SELECT statement is allowed; found {len(statements)} statements.")
     return statements[0]
 
 
@@ -295,8 +291,7 @@ def _check_statement_kinds(tree: exp.Expr, sql: str) -> None:
     if not isinstance(top, (exp.Select, exp.SetOperation)):
         first_word = sql.split()[0].upper() if sql.split() else ""
         raise UnsafeSQLError(
-            f"Only a read-only SELECT query is allowed; a statement starting with "
-            f'"{first_word}" is not one.'
+            f'Only a read-only SELECT query is allowed; a statement starting with "{first_word}" is not one.'
         )
 
 
@@ -313,13 +308,10 @@ def _check_tables(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]]) -> No
     ctes = _cte_names(tree)
     known_text = ", ".join(sorted(schema)) or "none"
     for func in tree.find_all(exp.Func):
-        if isinstance(func.parent, (exp.Table, exp.Lateral, exp.From, exp.Join)) and not isinstance(
-            func, exp.Unnest
-        ):
+        if isinstance(func.parent, (exp.Table, exp.Lateral, exp.From, exp.Join)) and not isinstance(func, exp.Unnest):
             name = _function_names(func)[0]
             raise UnsafeSQLError(
-                f"Table functions such as {name}() are not allowed; "
-                f"query the loaded tables only ({known_text})."
+                f"Table functions such as {name}() are not allowed; query the loaded tables only ({known_text})."
             )
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
@@ -334,8 +326,7 @@ def _check_tables(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]]) -> No
             continue
         if _looks_like_path(name):
             raise UnsafeSQLError(
-                f'Reading files or URLs such as "{name}" is not allowed; '
-                f"query the loaded tables only ({known_text})."
+                f'Reading files or URLs such as "{name}" is not allowed; query the loaded tables only ({known_text}).'
             )
         raise UnsafeSQLError(f'Unknown table "{name}" (known tables: {known_text}).')
 
@@ -389,13 +380,10 @@ def _check_cartesian(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]]) ->
             if not conditioned:
                 unconditioned += 1
                 name = source.name.lower() if isinstance(source, exp.Table) else ""
-                if name in known and any(
-                    isinstance(other, exp.Table) and other.name.lower() == name for other in seen
-                ):
+                if name in known and any(isinstance(other, exp.Table) and other.name.lower() == name for other in seen):
                     raise UnsafeSQLError(
-                        f'The query joins table "{source.name}" with itself without a join '
-                        "condition; that cartesian product has rows x rows results. Add an ON "
-                        "condition."
+                        f'The query joins table "{source.name}" with itself without a join condition, '
+                        "a cartesian product with (row count)² rows; add an ON condition."
                     )
             seen.append(source)
         if unconditioned > MAX_UNCONDITIONED_JOINS:
@@ -462,9 +450,7 @@ def _check_columns(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]]) -> N
     for scope in traverse_scope(qualified):
         if not isinstance(scope.expression, exp.Select):
             continue
-        available = {
-            alias.lower(): _source_columns(source, schema) for alias, source in scope.sources.items()
-        }
+        available = {alias.lower(): _source_columns(source, schema) for alias, source in scope.sources.items()}
         all_names = [name for names in available.values() for name in names]
         external = [] if scope.is_correlated_subquery or scope.pivots else scope.external_columns
         for column in [*external, *scope.unqualified_columns]:
@@ -474,18 +460,13 @@ def _check_columns(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]]) -> N
                     f"(known: {_known_columns_text(scope.sources)})."
                 )
             owners = [
-                alias
-                for alias, names in available.items()
-                if column.name.lower() in (name.lower() for name in names)
+                alias for alias, names in available.items() if column.name.lower() in (name.lower() for name in names)
             ]
             if len(owners) > 1:
                 raise UnsafeSQLError(
-                    f'Column "{column.name}" is ambiguous: it is in {", ".join(owners)}; '
-                    "prefix it with a table alias."
+                    f'Column "{column.name}" is ambiguous: it is in {", ".join(owners)}; prefix it with a table alias.'
                 )
-            raise UnsafeSQLError(
-                f'Unknown column "{column.name}" (known columns: {_known_columns_text(all_names)}).'
-            )
+            raise UnsafeSQLError(f'Unknown column "{column.name}" (known columns: {_known_columns_text(all_names)}).')
 
 
 def validate_sql(sql: str, schema: Mapping[str, Mapping[str, str]]) -> str:
@@ -549,9 +530,7 @@ def run_safe(
         rows = cursor.fetchmany(max_rows + 1)
     except duckdb.Error as error:
         if timed_out.is_set():
-            raise UnsafeSQLError(
-                f"The query was stopped at the time limit of {timeout_seconds:g} seconds."
-            ) from None
+            raise UnsafeSQLError(f"The query was stopped at the time limit of {timeout_seconds:g} seconds.") from None
         raise UnsafeSQLError(f"DuckDB could not run the query: {_first_line(error)}") from None
     finally:
         timer.cancel()
