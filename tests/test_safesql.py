@@ -242,7 +242,8 @@ VALID = [
         sorted([("android", 5.5), (HOSTILE_VALUES[3], 1.0), ("ios", 20.0), ("web", 12.25)]),
     ),
     (
-        "WITH per_user AS (SELECT user_id, count(*) AS n FROM events GROUP BY user_id) SELECT max(n), min(n) FROM per_user",
+        "WITH per_user AS (SELECT user_id, count(*) AS n FROM events GROUP BY user_id) "
+        "SELECT max(n), min(n) FROM per_user",
         [(2, 2)],
     ),
     (
