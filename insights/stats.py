@@ -504,9 +504,10 @@ def sequential_interval(
 
     The p-value is the inverse of the mixture likelihood ratio at this ``rho``, capped at 1:
     it is below ``alpha`` exactly when the interval excludes 0. It is valid at any look; when
-    monitoring, report the running minimum over looks. Returns (NaN, NaN, NaN) when undefined.
+    monitoring, report the running minimum over looks. Returns (NaN, NaN, NaN) when undefined
+    (fewer than 2 units in a group, zero variance, alpha outside (0, 1), tuning <= 0).
     """
-    if control.n < 2 or variant.n < 2:
+    if control.n < 2 or variant.n < 2 or not (0 < alpha < 1 and tuning > 0):
         return NAN, NAN, NAN
     var_diff = control.variance / control.n + variant.variance / variant.n
     if not var_diff > 0:

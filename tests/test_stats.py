@@ -10,6 +10,7 @@ import dataclasses
 import math
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -76,7 +77,7 @@ def test_binary_stats_variance_is_binomial_with_bessel_correction() -> None:
 
 
 def test_results_pickle_and_convert_to_dict() -> None:
-    results = [
+    results: list[Any] = [
         s.welch_test(GB_CONTROL, GB_VARIANT),
         s.srm_test({"a": 10, "b": 12}),
         s.bayes_compare(GB_CONTROL, GB_VARIANT),
@@ -247,6 +248,7 @@ def test_interval_helpers_return_nan_for_empty_groups() -> None:
     assert all(math.isnan(v) for v in s.sequential_interval(s.SampleStats(1, 1.0, 1.0), GB_VARIANT))
     zero = s.SampleStats.from_values([1.0, 1.0, 1.0])
     assert all(math.isnan(v) for v in s.sequential_interval(zero, zero))
+    assert all(math.isnan(v) for v in s.sequential_interval(GB_CONTROL, GB_VARIANT, alpha=0.0))
 
 
 # --- multiple testing ----------------------------------------------------------------------------
