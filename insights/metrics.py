@@ -110,11 +110,10 @@ class UnitQuery:
 
 
 def _event_metric(m: Metric, cond: str, ev: str, p: Params) -> str:
-    where = f"{ev} = {p.add(m.target)}"
     if m.kind == "converted":
-        return f"max(CASE WHEN {where}{cond} THEN 1 ELSE 0 END)"
+        return f"max(CASE WHEN {ev} = {p.add(m.target)}{cond} THEN 1 ELSE 0 END)"
     if m.kind == "count":
-        return f"count(*) FILTER (WHERE {where}{cond})"
+        return f"count(*) FILTER (WHERE {ev} = {p.add(m.target)}{cond})"
     col = quote_ident(m.target)
     inner = f"CASE WHEN {col} IS NOT NULL{cond} THEN {col} END"
     return f"coalesce(sum({inner}), 0)" if m.kind == "sum" else f"avg({inner})"
@@ -128,14 +127,22 @@ def build_units_sql(
     exposure_event: str | None = None,
     period: Period = "all",
     window_seconds: float | None = None,
+    row_filter: str | None = None,
+    param_prefix: str = "u",
 ) -> UnitQuery:
     """One row per unit with its variant, first-touch dimensions and metric values.
 
     With ``exposure_event`` only exposed units are kept; ``period="post"`` counts events from the unit's first
     exposure (within ``window_seconds`` when given), ``"pre"`` counts events before it (the CUPED covariate).
+    ``row_filter`` is a SQL condition on the table's columns (built by the caller with quoted identifiers;
+    its bound parameters are the caller's to pass) that keeps only some rows, e.g. to drop rows whose
+    assignment is inconsistent. ``param_prefix`` names this query's bound parameters (``$u0``, ...), so that
+    two unit queries can be combined in one statement.
     """
     ds.require("unit")
-    r, p = ds.roles, Params("u")
+    r, p = ds.roles, Params(param_prefix)
+    table = ds.table_sql if row_filter is None else \
+        f"(SELECT *, rowid AS rowid FROM {ds.table_sql} WHERE {row_filter})"
     for d in dimensions:
         ds.dtype(d)
     unit = quote_ident(r.unit)  # type: ignore[arg-type]
@@ -149,9 +156,9 @@ def build_units_sql(
             select += [f"arg_min({v}, {ts}) AS variant", f"count(DISTINCT {v}) AS n_variants"]
         select += [f"arg_min({quote_ident(d)}, {ts}) AS {quote_ident(d)}" for d in dimensions]
         cond = ""
-        source = f"{ds.table_sql} AS t"
+        source = f"{table} AS t"
         if exposure_event is not None:
-            exp = f"SELECT {unit} AS xu, min({ts}) AS exposed_at FROM {ds.table_sql} WHERE {ev} = " \
+            exp = f"SELECT {unit} AS xu, min({ts}) AS exposed_at FROM {table} WHERE {ev} = " \
                   f"{p.add(exposure_event)} GROUP BY 1"
             source += f" JOIN ({exp}) AS x ON t.{unit} = x.xu"
             if period == "post":
@@ -184,5 +191,5 @@ def build_units_sql(
         select.append(f"{first.format(col=value)} AS {alias}")
     if r.time:
         select.append(f"min({ds.time_sql()}) AS first_seen")
-    sql = f"SELECT {', '.join(select)}\nFROM {ds.table_sql}\nWHERE {unit} IS NOT NULL\nGROUP BY {unit}"
+    sql = f"SELECT {', '.join(select)}\nFROM {table}\nWHERE {unit} IS NOT NULL\nGROUP BY {unit}"
     return UnitQuery(sql, p.values, metric_cols, dim_cols)
