@@ -5,6 +5,8 @@ Pages and the CLI import from here only; nothing in this package imports streaml
 
 from insights.dataset import Column, Dataset, Roles
 from insights.errors import InsightsError
+from insights.experiment import analyze_experiment
+from insights.experiment_types import ExperimentResult, ExperimentSpec
 from insights.loading import load_bytes, load_file
 from insights.metrics import Metric, build_units_sql, event_values, parse_metric
 from insights.profile import Profile, profile
@@ -14,10 +16,13 @@ __all__ = [
     "DIALECTS",
     "Column",
     "Dataset",
+    "ExperimentResult",
+    "ExperimentSpec",
     "InsightsError",
     "Metric",
     "Profile",
     "Roles",
+    "analyze_experiment",
     "build_units_sql",
     "event_values",
     "inline_params",
