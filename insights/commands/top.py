@@ -1,0 +1,62 @@
+"""``insights top PATH [--metric M] [--docs DIR] [--top 5] [--json]``: the ranked insight statements."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from insights.cli import add_common, emit_json, open_dataset
+from insights.findings import Finding
+from insights.pipeline import find_insights
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("top", help="the top insights on a north-star metric, each with its SQL")
+    add_common(parser)
+    parser.add_argument("--metric", help="north-star metric: EVENT, count:EVENT, sum:COL, mean:COL or COL")
+    parser.add_argument("--docs", help="folder (or file) of past-initiative markdown or text documents")
+    parser.add_argument("--top", type=int, default=5, help="how many insights (default 5)")
+    parser.set_defaults(func=run)
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def finding_json(f: Finding, rank: int | None = None) -> dict[str, Any]:
+    """One insight or test in the public JSON contract (docs/cli.md)."""
+    out: dict[str, Any] = {} if rank is None else {"rank": rank}
+    out.update({
+        "kind": f.kind,
+        "statement": f.statement,
+        "sql": f.sql,
+        "metric": f.metric,
+        "dimension": f.dimension,
+        "value": f.value,
+        "direction": f.direction,
+        "effect": _num(f.effect),
+        "p_value": _num(f.p_value),
+        "p_value_adjusted": _num(f.p_value_adjusted),
+        "n_units": int(f.n_units),
+    })
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from insights.errors import InsightsError
+
+    if args.top < 1:
+        raise InsightsError("bad_top", "--top must be at least 1.")
+    result = find_insights(open_dataset(args), args.metric, docs=args.docs, top_k=args.top)
+    if args.json:
+        emit_json({"metric": result.metric, "tests_run": result.tests_run,
+                   "insights": [finding_json(f, i + 1) for i, f in enumerate(result.insights)]})
+        return 0
+    print(f"Top {len(result.insights)} insights on {result.metric} ({result.tests_run:,} tests, "
+          f"false discovery rate {result.fdr:.0%}):")
+    for i, f in enumerate(result.insights, 1):
+        print(f"\n{i}. {f.statement}\n   why: {f.rank_reason}")
+    if not result.insights:
+        print("Nothing passed the multiple-testing correction.")
+    return 0
