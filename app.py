@@ -1,15 +1,19 @@
 """Streamlit entry point: page config, the shared sidebar (data source, roles, north star), navigation."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages.common import sidebar
 
 st.set_page_config(page_title="Product insights", page_icon=":material/insights:", layout="wide")
 
+# Page files are resolved against this file, so the app starts from any working directory.
+HERE = Path(__file__).resolve().parent
+
 PAGES = [
-    st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
+    st.Page(str(HERE / "pages" / "data.py"), title="Data", icon=":material/table:", default=True),
 ]
 
-navigation = st.navigation(PAGES)
 sidebar()
-navigation.run()
+st.navigation(PAGES).run()

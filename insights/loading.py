@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import tempfile
+import zlib
 from pathlib import Path
 
 import duckdb
@@ -41,7 +42,7 @@ def _text_head(path: Path, kind: str) -> bytes:
         try:
             with gzip.open(path, "rb") as fh:
                 return fh.read(_SNIFF_BYTES)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise InsightsError("bad_gzip", f"{path.name} looks gzip-compressed but could not be decompressed.") from exc
     with open(path, "rb") as fh:
         return fh.read(_SNIFF_BYTES)

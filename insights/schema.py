@@ -32,7 +32,11 @@ def normalise(name: str) -> str:
 
 def _rank(name: str, patterns: Sequence[str]) -> int | None:
     key = normalise(name)
-    return patterns.index(key) if key in patterns else None
+    if key in patterns:
+        return patterns.index(key)
+    if patterns is _TIME and re.search(r"(^|_)(time|timestamp|date|ts|at)$|time", key):
+        return len(patterns)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,3 +51,26 @@ def make_dataset(tmp_path):
         return ds.with_roles(**overrides) if overrides else ds
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _apptest_uses_navigation(monkeypatch):
+    """AppTest resets Streamlit's legacy ``pages/`` flag before every run and then re-detects the folder,
+    so from the second run on it would execute the current page alone (no app.py, no sidebar). The real
+    server clears the flag when ``st.navigation`` is called; do the same here so AppTest runs app.py."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def app_test():
+    """AppTest of app.py with a timeout generous enough for a cold first run."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)

@@ -1,0 +1,107 @@
+"""Loading real and bad files through DuckDB's readers: every bad file gets one clear sentence."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import pytest
+
+from insights import InsightsError, load_bytes, load_file
+from tests.bad_files import write_bad_files, write_good_gzip
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def bad(tmp_path):
+    return write_bad_files(tmp_path)
+
+
+@pytest.mark.parametrize("case", ["empty", "whitespace", "header_only", "binary", "ragged", "one_column",
+                                  "bad_gzip", "bad_parquet"])
+def test_bad_file_raises_one_line_error(bad, case):
+    path, fragment = bad[case]
+    with pytest.raises(InsightsError) as info:
+        load_file(path)
+    message = info.value.message
+    assert fragment in message
+    assert "\n" not in message and path.name in message
+
+
+@pytest.mark.parametrize("case", ["empty", "header_only", "binary", "ragged", "one_column"])
+def test_cli_bad_file_exits_2_with_one_line(bad, case):
+    path, fragment = bad[case]
+    proc = subprocess.run([sys.executable, "-m", "insights", "profile", str(path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and fragment in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_file_above_upload_limit_is_refused_by_size(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("user_id,value\n" + "u1,1\n" * 1000)
+    with pytest.raises(InsightsError, match="above the upload limit"):
+        load_file(path, max_mb=0.001)
+    with pytest.raises(InsightsError, match="above the upload limit"):
+        load_bytes(path.read_bytes(), "big.csv", max_mb=0.001)
+
+
+def test_latin1_file_is_read_with_a_note(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("user_id,city,amount\n1,Düsseldorf,3\n2,Málaga,4\n".encode("latin-1"))
+    ds = load_file(path)
+    assert ds.query('SELECT city FROM events ORDER BY user_id') == [("Düsseldorf",), ("Málaga",)]
+    assert any(code == "encoding" for code, _ in ds.load_notes)
+
+
+def test_gzip_csv_and_parquet_load_the_same_rows(tmp_path):
+    gz = write_good_gzip(tmp_path)
+    frame = pd.read_csv(gz)
+    pq = tmp_path / "events.parquet"
+    frame.to_parquet(pq, index=False)
+    a, b = load_file(gz), load_file(pq)
+    assert a.query("SELECT count(*), count(DISTINCT user_id) FROM events") == [(50, 10)]
+    assert a.query("SELECT count(*), count(DISTINCT user_id) FROM events") == \
+        b.query("SELECT count(*), count(DISTINCT user_id) FROM events")
+    assert a.shape == "event_log" and a.roles.event == "event"
+
+
+def test_uploaded_bytes_keep_their_extension_for_gzip(tmp_path):
+    gz = write_good_gzip(tmp_path)
+    ds = load_bytes(gz.read_bytes(), "export.csv.gz")
+    assert ds.source == "export.csv.gz"
+    assert ds.query("SELECT count(*) FROM events") == [(50,)]
+
+
+def test_hostile_column_names_survive_loading_and_quoting(tmp_path):
+    path = tmp_path / "hostile.csv"
+    path.write_text('user_id,"we;ird ""q""",select, lead,😀,Group\n'
+                    + "".join(f"u{i},{i},{i % 2},x{i % 3},{i * 2},{'ab'[i % 2]}\n" for i in range(30)))
+    ds = load_file(path)
+    names = ds.column_names
+    assert 'we;ird "q"' in names and "select" in names and "😀" in names
+    assert ds.roles.variant == "Group"
+    from insights import quote_ident
+    column = quote_ident('we;ird "q"')
+    total = ds.query(f"SELECT sum({column}) FROM events")[0][0]
+    assert total == sum(range(30))
+
+
+def test_names_differing_only_in_case_are_reported(tmp_path):
+    path = tmp_path / "case.csv"
+    path.write_text("user_id,Country,country\nu1,DE,de\nu2,FR,fr\n")
+    ds = load_file(path)
+    assert any(code == "case_collision" for code, _ in ds.load_notes)
+
+
+def test_connection_is_locked_down_after_loading(tmp_path):
+    other = tmp_path / "secret.csv"
+    other.write_text("a,b\n1,2\n")
+    ds = load_bytes(b"user_id,x\nu1,1\nu2,2\n", "data.csv")
+    with pytest.raises(duckdb.Error):
+        ds.con.execute(f"SELECT * FROM read_csv('{other}')").fetchall()
+    with pytest.raises(duckdb.Error):
+        ds.con.execute("SET enable_external_access = true")
