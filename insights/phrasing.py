@@ -84,6 +84,8 @@ def statement(f: Finding, units: str = "units") -> str:
     if f.kind in ("data_quality", "experiment_health") and not f.is_test:
         return (f"{fmt_count(f.n_units)} {f.metric_label} ({f.subject_mean:.2%} of {fmt_count(f.n_baseline)}) are "
                 f"{f.subject}; numbers that include them are off. {f.caveat}".strip())
+    if f.kind == "experiment_health":
+        return f"{f.caveat} ({fmt_count(f.n_units)} {units}; {_tail(f, units).split('; ', 1)[-1]})."
     if f.kind == "funnel_step":
         where = f" for {f.dimension} = {f.value}" if f.dimension else ""
         return (f"The step {f.subject}{where} converts {fmt_value(f.subject_mean, True)} against "

@@ -131,7 +131,7 @@ def find_insights(
             if not m.binary:
                 findings += scan_distributions(table, m, scan)
         say(0.45, "Checking experiments and funnels")
-        findings += experiment_findings(ds, north)
+        findings += experiment_findings(ds, north, initiatives)
         findings += funnel_findings(ds, north)
         say(0.65, "Comparing before and after launches")
         dates: list[tuple[dt.date, Initiative | None]] = [

@@ -8,11 +8,12 @@
    effect (capped at ``max_rel_effect``): "how many units' worth of metric moved". Relevance (0-1) is the best
    match of the finding's names (dimension, value, event) to the past-initiative docs, leaving out
    ``common_terms`` (the north-star event, which every doc mentions). Launch changes with a
-   pre-existing trend in the same direction count half.
+   pre-existing trend in the same direction count half. A data-quality count weighs the affected rows or
+   units by ``min(1, 10 x share affected)``: a fault in a tenth of the data counts fully, a rare one little.
 3. Greedy pick, best score first. A candidate is one story with an already picked finding (and dropped) when
    it has the same subject (metric, dimension, value; a funnel step and a segment of the same value are
    one story) or is its complement on a two-valued dimension, or is
-   another launch metric of the same launch date. After each pick of a segment-like finding, the remaining
+   another launch metric of the same launch date, or another breakdown of the same experiment comparison. After each pick of a segment-like finding, the remaining
    segment-like candidates on that metric are re-tested within strata of the picked segments
    (``reevaluate`` callback): a candidate that is no longer significant at the family's cut-off, or whose
    direction flips, was explained by what is already picked (nested or overlapping segments, the rest of a
@@ -32,6 +33,7 @@ from insights.stats import adjust_pvalues
 
 SEGMENT_LIKE = ("segment", "distribution")
 CHECK_KINDS = ("data_quality", "experiment_health")
+DQ_FULL_WEIGHT_SHARE = 10.0
 
 Reevaluate = Callable[[Sequence[Finding], Sequence[Finding]], dict[str, tuple[float, float]]]
 
@@ -81,7 +83,8 @@ class Ranked:
 def effect_size(f: Finding, cap: float = 3.0) -> float:
     """Absolute relative effect used in the impact (distribution findings: |2 P(segment > rest) - 1|)."""
     if f.kind in CHECK_KINDS:
-        return 1.0
+        share = f.subject_mean if not math.isnan(f.subject_mean) else 1.0
+        return min(1.0, DQ_FULL_WEIGHT_SHARE * share) if not f.is_test else 1.0
     if f.kind == "distribution" and not math.isnan(f.detail("prob_greater")):
         size = abs(2 * f.detail("prob_greater") - 1)
         if not math.isnan(f.rel_effect):
@@ -115,6 +118,8 @@ def _redundant(f: Finding, picked: Sequence[Finding], two_valued: set[tuple[str,
                 and (f.metric, f.dimension) in two_valued):
             return p
         if f.kind == p.kind == "launch_change" and f.key.rsplit(":", 1)[-1] == p.key.rsplit(":", 1)[-1]:
+            return p
+        if f.kind == p.kind == "experiment_effect" and (f.metric, f.subject) == (p.metric, p.subject):
             return p
         if not f.dimension and f.kind == p.kind and _subject(f) == _subject(p):
             return p
