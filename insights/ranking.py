@@ -10,14 +10,15 @@
    ``common_terms`` (the north-star event, which every doc mentions). Launch changes with a
    pre-existing trend in the same direction count half. A data-quality count weighs the affected rows or
    units by ``min(1, 10 x share affected)``: a fault in a tenth of the data counts fully, a rare one little.
-3. Greedy pick, best score first. A candidate is one story with an already picked finding (and dropped) when
-   it has the same subject (metric, dimension, value; a funnel step and a segment of the same value are
-   one story) or is its complement on a two-valued dimension, or is
-   another launch metric of the same launch date, or another breakdown of the same experiment comparison. After each pick of a segment-like finding, the remaining
-   segment-like candidates on that metric are re-tested within strata of the picked segments
-   (``reevaluate`` callback): a candidate that is no longer significant at the family's cut-off, or whose
-   direction flips, was explained by what is already picked (nested or overlapping segments, the rest of a
-   dimension after its outlier is taken out) and is dropped.
+3. Explaining away (forward selection per metric, strongest evidence first): the segment-like finding with
+   the smallest p-value is kept, and every other one on that metric is re-tested within strata of the kept
+   ones (``reevaluate`` callback); one no longer significant at the family's cut-off, or whose direction
+   flips, was explained by what is kept (nested or overlapping segments of correlated dimensions, the rest
+   of a dimension after its outlier is taken out, a complement) and is dropped.
+4. Greedy pick by score. A candidate is one story with an already picked finding when it has the same
+   subject (metric, dimension, value; a funnel step and a segment of the same value are one story), is its
+   complement on a two-valued dimension, is another launch metric of the same launch date, or another
+   breakdown of the same experiment comparison.
 """
 
 from __future__ import annotations
