@@ -192,7 +192,8 @@ def health_warnings(h: ExperimentHealth) -> tuple[HealthWarning, ...]:
     if h.n_duplicate_rows:
         out.append(HealthWarning(
             "duplicate_units",
-            f"{_rows(h.n_duplicate_rows)} repeat a unit already seen; each unit's first row is used.",
+            f"{_rows(h.n_duplicate_rows)} {'repeats' if h.n_duplicate_rows == 1 else 'repeat'} a unit already "
+            "seen; each unit's first row is used.",
         ))
     if h.n_multiple_exposures:
         out.append(HealthWarning(
