@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench sample clean
+.PHONY: run test lint bench sample clean browser-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,13 @@ lint: $(STAMP)
 	$(PY) -m ruff check insights pages app.py tests bench sample_data
 	$(PY) -m mypy insights
 
-test: $(STAMP) lint
+# The browser tests need Debian's chromium; install it when missing (root, or sudo where available).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+test: $(STAMP) browser-deps lint
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

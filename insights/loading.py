@@ -43,7 +43,8 @@ def _text_head(path: Path, kind: str) -> bytes:
             with gzip.open(path, "rb") as fh:
                 return fh.read(_SNIFF_BYTES)
         except (OSError, EOFError, zlib.error) as exc:
-            raise InsightsError("bad_gzip", f"{path.name} looks gzip-compressed but could not be decompressed.") from exc
+            message = f"{path.name} looks gzip-compressed but could not be decompressed."
+            raise InsightsError("bad_gzip", message) from exc
     with open(path, "rb") as fh:
         return fh.read(_SNIFF_BYTES)
 

@@ -71,8 +71,9 @@ def _column_profiles(ds: Dataset, n_rows: int) -> list[ColumnProfile]:
             f"LIMIT {SAMPLE_VALUES}"
         )
         nonnull, distinct = counts[2 * i], counts[2 * i + 1]
-        out.append(ColumnProfile(c.name, ds.roles.role_of(c.name), c.dtype, (n_rows - nonnull) / n_rows if n_rows else 0.0,
-                                 int(distinct), tuple(str(r[0])[:80] for r in samples)))
+        null_rate = (n_rows - nonnull) / n_rows if n_rows else 0.0
+        out.append(ColumnProfile(c.name, ds.roles.role_of(c.name), c.dtype, null_rate, int(distinct),
+                                 tuple(str(r[0])[:80] for r in samples)))
     return out
 
 

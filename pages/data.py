@@ -24,8 +24,8 @@ if ds is not None:
     cols = st.columns(4)
     cols[0].metric("Rows", f"{p.n_rows:,}")
     cols[1].metric("Units", f"{p.n_units:,}" if p.n_units is not None else "no unit id")
-    cols[2].metric("From", str(p.time_min)[:16] if p.time_min else "-")
-    cols[3].metric("To", str(p.time_max)[:16] if p.time_max else "-")
+    cols[2].metric("From", str(p.time_min)[:10] if p.time_min else "-", help=str(p.time_min))
+    cols[3].metric("To", str(p.time_max)[:10] if p.time_max else "-", help=str(p.time_max))
     for w in p.warnings:
         st.warning(w.message, icon=":material/warning:")
     table = pd.DataFrame(

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import SAMPLE, app_test
+
 GOOD_CSV = ("account,when,action,Plan\n" + "".join(
     f"a{i % 12},2026-03-{1 + i % 20:02d} 08:00:00,{('open', 'pay')[i % 2]},{('pro', 'basic')[i % 3 == 0]}\n"
     for i in range(60))).encode()
