@@ -5,7 +5,7 @@ Pages and the CLI import from here only; nothing in this package imports streaml
 
 from insights.dataset import Column, Dataset, Roles
 from insights.errors import InsightsError
-from insights.experiment import analyze_experiment
+from insights.experiment import PowerPlan, analyze_experiment, plan_next_test, variant_values
 from insights.experiment_types import ExperimentResult, ExperimentSpec
 from insights.loading import load_bytes, load_file
 from insights.metrics import Metric, build_units_sql, event_values, parse_metric
@@ -22,7 +22,10 @@ __all__ = [
     "Metric",
     "Profile",
     "Roles",
+    "PowerPlan",
     "analyze_experiment",
+    "plan_next_test",
+    "variant_values",
     "build_units_sql",
     "event_values",
     "inline_params",

@@ -40,7 +40,8 @@ from insights.experiment_types import (
     SegmentComparison,
 )
 from insights.metrics import Metric, event_values, parse_metric
-from insights.sql import inline_params
+from insights.power import mde, sample_size_per_group
+from insights.sql import inline_params, quote_ident
 from insights.stats import (
     SampleStats,
     adjust_pvalues,
@@ -53,7 +54,8 @@ from insights.stats import (
     welch_test,
 )
 
-__all__ = ["ExperimentResult", "ExperimentSpec", "analyze_experiment", "default_control"]
+__all__ = ["ExperimentResult", "ExperimentSpec", "PowerPlan", "analyze_experiment", "default_control",
+           "plan_next_test", "variant_values"]
 
 OTHER = "(other)"
 CUPED_MIN_REDUCTION = 0.01  # below 1% the adjustment is noise; keep the plain (e.g. two-proportion) test
@@ -296,3 +298,51 @@ def analyze_experiment(ds: Dataset, spec: ExperimentSpec) -> ExperimentResult:
     cumulative = _cumulative(day_cells, control, variants, spec.alpha) if q.has_day else []
     return replace(result, comparisons=tuple(comparisons), segments=tuple(segments), n_segments_folded=folded,
                    cumulative=tuple(cumulative))
+
+
+def variant_values(ds: Dataset, column: str, limit: int = 50) -> list[str]:
+    """Distinct non-NULL values of ``column`` as text, largest first (to choose the control)."""
+    ds.dtype(column)
+    col = quote_ident(column)
+    rows = ds.query(f"SELECT CAST({col} AS VARCHAR) AS v FROM {ds.table_sql} WHERE {col} IS NOT NULL "
+                    f"GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {int(limit)}")
+    return [str(r[0]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class PowerPlan:
+    """Planning the next test from a metric's observed control mean and spread.
+
+    Attributes
+    ----------
+    n_per_group : int or None
+        Units per group to detect ``mde_relative`` (None when the target is impossible, e.g. a rate above 1).
+    mde_at_n : float
+        Smallest relative lift detectable with ``n`` units per group.
+    n : int
+        The group size ``mde_at_n`` refers to.
+    message : str or None
+        Why a number is missing.
+    """
+
+    n_per_group: int | None
+    mde_at_n: float
+    n: int
+    message: str | None = None
+
+
+def plan_next_test(metric: MetricSummary, mde_relative: float, n: int, alpha: float = 0.05,
+                   power: float = 0.8) -> PowerPlan:
+    """Sample size for ``mde_relative`` and the MDE at ``n`` units per group, seeded from ``metric``'s control."""
+    std = None if metric.binary else metric.control_std
+    note: str | None = None
+    size: int | None = None
+    try:
+        size = sample_size_per_group(metric.control_mean, std, mde_relative, alpha, power)
+    except ValueError as exc:
+        note = str(exc)
+    try:
+        detectable = mde(max(n, 2), metric.control_mean, std, alpha, power)
+    except ValueError as exc:
+        detectable, note = NAN, note or str(exc)
+    return PowerPlan(size, detectable, n, note)
