@@ -133,6 +133,23 @@ def _describe(f: Finding) -> str:
     return f.subject or f.kind.replace("_", " ")
 
 
+def _smaller_side(pool: list[Finding], two_valued: set[tuple[str, str]]) -> list[Finding]:
+    """On a two-valued dimension a segment and its complement are the same test: keep the smaller side (the
+    exception is the natural subject), with the larger score of the two."""
+    by_dim: dict[tuple[str, str, str, str], list[Finding]] = {}
+    for f in pool:
+        if f.dimension and (f.metric, f.dimension) in two_valued:
+            by_dim.setdefault((f.kind, f.metric, f.dimension, ""), []).append(f)
+    drop: set[str] = set()
+    best: dict[str, float] = {}
+    for group in by_dim.values():
+        if len(group) == 2:
+            small, large = sorted(group, key=lambda f: (f.n_units, f.key))
+            drop.add(large.key)
+            best[small.key] = max(small.score, large.score)
+    return [dataclasses.replace(f, score=best.get(f.key, f.score)) for f in pool if f.key not in drop]
+
+
 def _explain_away(
     pool: list[Finding], cutoff: float, reevaluate: Reevaluate | None
 ) -> tuple[list[Finding], dict[str, list[str]]]:
@@ -205,6 +222,7 @@ def rank(
         if f.dimension:
             values_per_dim.setdefault((f.metric, f.dimension), set()).add(f.value or "")
     two_valued = {k for k, v in values_per_dim.items() if len(v) <= 2}
+    pool = _smaller_side(pool, two_valued)
     pool, anchors_of = _explain_away(pool, cutoff, reevaluate)
     picked: list[Finding] = []
     for f in pool:
