@@ -3,6 +3,7 @@
 Pages and the CLI import from here only; nothing in this package imports streamlit.
 """
 
+from insights.ask import AskResult, ask, run_user_sql
 from insights.dataset import Column, Dataset, Roles
 from insights.errors import InsightsError
 from insights.experiment import PowerPlan, analyze_experiment, plan_next_test, variant_values
@@ -13,6 +14,7 @@ from insights.profile import Profile, profile
 from insights.sql import DIALECTS, inline_params, quote_ident, transpile
 
 __all__ = [
+    "AskResult",
     "DIALECTS",
     "Column",
     "Dataset",
@@ -24,6 +26,7 @@ __all__ = [
     "Roles",
     "PowerPlan",
     "analyze_experiment",
+    "ask",
     "plan_next_test",
     "variant_values",
     "build_units_sql",
@@ -34,5 +37,6 @@ __all__ = [
     "parse_metric",
     "profile",
     "quote_ident",
+    "run_user_sql",
     "transpile",
 ]
