@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 PAGES = [
     st.Page(str(HERE / "pages" / "data.py"), title="Data", icon=":material/table:", default=True),
     st.Page(str(HERE / "pages" / "experiment.py"), title="Experiment", icon=":material/science:"),
+    st.Page(str(HERE / "pages" / "ask.py"), title="Ask", icon=":material/question_answer:"),
 ]
 
 sidebar()
