@@ -12,7 +12,8 @@ st.set_page_config(page_title="Product insights", page_icon=":material/insights:
 HERE = Path(__file__).resolve().parent
 
 PAGES = [
-    st.Page(str(HERE / "pages" / "data.py"), title="Data", icon=":material/table:", default=True),
+    st.Page(str(HERE / "pages" / "insights.py"), title="Insights", icon=":material/insights:", default=True),
+    st.Page(str(HERE / "pages" / "data.py"), title="Data", icon=":material/table:"),
     st.Page(str(HERE / "pages" / "experiment.py"), title="Experiment", icon=":material/science:"),
     st.Page(str(HERE / "pages" / "ask.py"), title="Ask", icon=":material/question_answer:"),
 ]
