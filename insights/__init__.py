@@ -10,10 +10,14 @@ from insights.experiment import PowerPlan, analyze_experiment, plan_next_test, v
 from insights.experiment_types import ExperimentResult, ExperimentSpec
 from insights.loading import load_bytes, load_file
 from insights.metrics import Metric, build_units_sql, event_values, parse_metric
+from insights.pipeline import InsightsResult, find_insights, segment_tests
 from insights.profile import Profile, profile
 from insights.sql import DIALECTS, inline_params, quote_ident, transpile
 
 __all__ = [
+    "InsightsResult",
+    "find_insights",
+    "segment_tests",
     "AskResult",
     "DIALECTS",
     "Column",
