@@ -8,6 +8,7 @@ from insights.dataset import Column, Dataset, Roles
 from insights.errors import InsightsError
 from insights.experiment import PowerPlan, analyze_experiment, plan_next_test, variant_values
 from insights.experiment_types import ExperimentResult, ExperimentSpec
+from insights.funnel import FunnelResult, FunnelSpec, analyze_funnel, dropoff_cohort, parse_window, suggest_steps
 from insights.loading import load_bytes, load_file
 from insights.metrics import Metric, build_units_sql, event_values, parse_metric
 from insights.pipeline import InsightsResult, find_insights, segment_tests
@@ -24,6 +25,8 @@ __all__ = [
     "Dataset",
     "ExperimentResult",
     "ExperimentSpec",
+    "FunnelResult",
+    "FunnelSpec",
     "InsightsError",
     "Metric",
     "Profile",
@@ -43,4 +46,8 @@ __all__ = [
     "quote_ident",
     "run_user_sql",
     "transpile",
+    "analyze_funnel",
+    "dropoff_cohort",
+    "parse_window",
+    "suggest_steps",
 ]
