@@ -109,5 +109,8 @@ def experiment_findings(ds: Dataset, north: Metric, docs: Sequence[Initiative] =
 
 
 def funnel_findings(ds: Dataset, north: Metric) -> list[Finding]:
-    """Funnel step findings (none until a funnel analysis is available)."""
+    """Funnel step findings: not wired to :func:`insights.funnel.analyze_funnel` yet, so none.
+
+    A broken step for one segment still shows up as that segment converting less on the north star.
+    """
     return []
