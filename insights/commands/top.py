@@ -8,6 +8,7 @@ from typing import Any
 
 from insights.cli import add_common, emit_json, open_dataset
 from insights.findings import Finding
+from insights.llm_phrasing import PhrasedInsight
 from insights.pipeline import find_insights
 
 
@@ -17,6 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--metric", help="north-star metric: EVENT, count:EVENT, sum:COL, mean:COL or COL")
     parser.add_argument("--docs", help="folder (or file) of past-initiative markdown or text documents")
     parser.add_argument("--top", type=int, default=5, help="how many insights (default 5)")
+    parser.add_argument("--llm", action="store_true", help="word the statements with the configured LLM endpoint")
     parser.set_defaults(func=run)
 
 
@@ -48,15 +50,29 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise InsightsError("bad_top", "--top must be at least 1.")
-    result = find_insights(open_dataset(args), args.metric, docs=args.docs, top_k=args.top)
+    from insights.commands.report import llm_phrasing, require_llm_config
+
+    config = require_llm_config() if args.llm else None
+    ds = open_dataset(args)
+    result = find_insights(ds, args.metric, docs=args.docs, top_k=args.top)
+    words: dict[str, PhrasedInsight] = {}
+    if config is not None:
+        words = {p.key: p for p in llm_phrasing(ds, result.insights, args.docs, config).insights}
     if args.json:
-        emit_json({"metric": result.metric, "tests_run": result.tests_run,
-                   "insights": [finding_json(f, i + 1) for i, f in enumerate(result.insights)]})
+        insights = [finding_json(f, i + 1) for i, f in enumerate(result.insights)]
+        for item, f in zip(insights, result.insights, strict=True):
+            if f.key in words:
+                p = words[f.key]
+                item["phrased"] = {"headline": p.headline, "text": p.text, "why": p.why,
+                                   "initiative": p.initiative, "source": p.source, "reason": p.reason}
+        emit_json({"metric": result.metric, "tests_run": result.tests_run, "insights": insights})
         return 0
     print(f"Top {len(result.insights)} insights on {result.metric} ({result.tests_run:,} tests, "
           f"false discovery rate {result.fdr:.0%}):")
     for i, f in enumerate(result.insights, 1):
-        print(f"\n{i}. {f.statement}\n   why: {f.rank_reason}")
+        w = words.get(f.key)
+        text = f"{w.headline}\n   {w.text}\n   why it matters: {w.why}" if w and w.source == "llm" else f.statement
+        print(f"\n{i}. {text}\n   why: {f.rank_reason}")
     if not result.insights:
         print("Nothing passed the multiple-testing correction.")
     return 0
