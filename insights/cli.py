@@ -21,7 +21,7 @@ from insights.dataset import Dataset
 from insights.errors import InsightsError
 from insights.jsonable import to_jsonable
 
-COMMANDS = ("profile", "top", "segments", "experiment", "sql", "funnel", "report", "report")
+COMMANDS = ("profile", "top", "segments", "experiment", "sql", "funnel", "report")
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
