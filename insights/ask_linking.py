@@ -66,7 +66,7 @@ KEYWORDS: dict[str, frozenset[str]] = {
                        "hurt", "underperform"}),
     "more": frozenset({"more", "higher", "greater", "bigger", "larger", "better", "above", "increas", "rais",
                        "lift", "improv", "beat", "outperform", "boost"}),
-    "differ": frozenset({"differ", "different", "vs", "versus", "compar", "than", "against", "between"}),
+    "differ": frozenset({"differ", "different", "differently", "vs", "versus", "compar", "than", "against", "between"}),
     "rest": frozenset({"other", "others", "rest", "everyone", "everybody", "non"}),
     "units": frozenset({"user", "customer", "peopl", "person", "visitor", "player", "account", "shopper",
                         "member", "unit", "who", "distinct", "uniqu", "active"}),
@@ -96,6 +96,7 @@ whole entire overall all ever least most lowest highest top bottom grouped rank 
 up down over into out between among same both either neither one two three versus about around like versus let
 here answer question please result results number numbers kind type broken break metric metrics statistic
 add added adding item items begin began begun start started view page t s did got made make
+before after since until prior starting during
 """.split())  # fmt: skip
 
 
