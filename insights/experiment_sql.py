@@ -67,7 +67,7 @@ def build_stats_sql(
 ) -> StatsQuery:
     """Sufficient statistics per (status, variant), per (status, variant, segment) and per (status, variant, day).
 
-    ``covariate`` joins each metric measured before exposure (``period="pre"``; needs an event log and an
+    ``covariate`` adds each metric measured before exposure (same pass; needs an event log and an
     exposure event) as the CUPED covariate, 0 for units with no pre-exposure activity. ``cap_percentile``
     (e.g. 0.99) winsorizes the per-unit values of non-binary metrics (and their covariates) at that
     percentile of the units analysed, pooled across variants. Units with a NULL variant or seen in several
@@ -75,19 +75,13 @@ def build_stats_sql(
     """
     ds.require("unit", "variant")
     dims = (segment,) if segment else ()
+    use_x = covariate and exposure_event is not None and ds.shape == "event_log"
     post = build_units_sql(
         ds, metrics, dims, exposure_event=exposure_event,
-        period="post" if exposure_event else "all", row_filter=row_filter, param_prefix="u",
+        period="post" if exposure_event else "all", row_filter=row_filter, param_prefix="u", covariate=use_x,
     )
     params: dict[str, Any] = {**post.params, **(row_filter_params or {})}
     ctes = [f"units AS (\n{post.sql}\n)"]
-    use_x = covariate and exposure_event is not None and ds.shape == "event_log"
-    if use_x:
-        pre = build_units_sql(
-            ds, metrics, exposure_event=exposure_event, period="pre", row_filter=row_filter, param_prefix="c",
-        )
-        params.update(pre.params)
-        ctes.append(f"pre AS (\n{pre.sql}\n)")
     has_time = ds.roles.time is not None
     has_day = by_day and has_time
     when = "exposed_at" if exposure_event and ds.shape == "event_log" else "first_seen"
@@ -104,14 +98,13 @@ def build_stats_sql(
         cols.append("'(all)' AS segment")
     cols.append(f"CAST(u.{when} AS DATE) AS day" if has_day else "CAST(NULL AS DATE) AS day")
     for i in range(len(metrics)):
-        y, x = f"CAST(u.m{i} AS DOUBLE)", f"CAST(coalesce(p.m{i}, 0) AS DOUBLE)"
+        y, x = f"CAST(u.m{i} AS DOUBLE)", f"CAST(coalesce(u.x{i}, 0) AS DOUBLE)"
         cols.append(f"{y} AS y{i}")
         if use_x:
             cols.append(f"CASE WHEN u.m{i} IS NOT NULL THEN {x} END AS x{i}")
-    join = " LEFT JOIN pre AS p ON u.unit = p.unit" if use_x else ""
     capped = [i for i, m in enumerate(metrics) if cap_percentile is not None and not m.binary]
     materialized = " MATERIALIZED" if capped else ""
-    ctes.append(f"base AS{materialized} (\nSELECT {', '.join(cols)}\nFROM units AS u{join}\n)")
+    ctes.append(f"base AS{materialized} (\nSELECT {', '.join(cols)}\nFROM units AS u\n)")
     if capped:
         params["cap_pct"] = float(cap_percentile)  # type: ignore[arg-type]
         caps = [f"quantile_cont(y{i}, $cap_pct) AS cy{i}" for i in capped]
