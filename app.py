@@ -15,6 +15,7 @@ PAGES = [
     st.Page(str(HERE / "pages" / "insights.py"), title="Insights", icon=":material/insights:", default=True),
     st.Page(str(HERE / "pages" / "data.py"), title="Data", icon=":material/table:"),
     st.Page(str(HERE / "pages" / "experiment.py"), title="Experiment", icon=":material/science:"),
+    st.Page(str(HERE / "pages" / "funnel.py"), title="Funnel", icon=":material/filter_alt:"),
     st.Page(str(HERE / "pages" / "ask.py"), title="Ask", icon=":material/question_answer:"),
 ]
 
