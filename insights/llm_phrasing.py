@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from insights.dataset import Dataset
 from insights.findings import Finding
-from insights.initiatives import parse_initiative
+from insights.initiatives import Initiative, parse_initiative
 from insights.llm import LLMConfig, make_client
 from insights.phrasing import fmt_count, fmt_diff, fmt_p, fmt_value
 from insights.phrasing_guard import Vocabulary, check_text, is_rate, vocabulary
@@ -149,19 +149,24 @@ def finding_payload(f: Finding) -> dict[str, Any]:
     }
 
 
-def doc_excerpts(docs: str | Path | Sequence[str | Path] | None, max_chars: int = MAX_EXCERPT) -> list[tuple[str, str]]:
-    """(title, excerpt) of each past-initiative document in a folder or list of files."""
+def doc_excerpts(docs: str | Path | Sequence[str | Path | Initiative] | None,
+                 max_chars: int = MAX_EXCERPT) -> list[tuple[str, str]]:
+    """(title, excerpt) of each past-initiative document: a folder, files, or parsed :class:`Initiative` objects
+    (whose text is already normalised to lower-case words)."""
     if docs is None:
         return []
-    paths = [Path(docs)] if isinstance(docs, (str, Path)) else [Path(d) for d in docs]
-    files: list[Path] = []
-    for p in paths:
-        files += sorted(f for f in p.iterdir() if f.suffix.lower() in (".md", ".markdown", ".txt")) \
+    items = [docs] if isinstance(docs, (str, Path)) else list(docs)
+    out: list[tuple[str, str]] = []
+    for item in items:
+        if isinstance(item, Initiative):
+            out.append((item.title, item.text.strip()[:max_chars]))
+            continue
+        p = Path(item)
+        files = sorted(f for f in p.iterdir() if f.suffix.lower() in (".md", ".markdown", ".txt")) \
             if p.is_dir() else [p] if p.is_file() else []
-    out = []
-    for f in files:
-        text = f.read_text(encoding="utf-8", errors="replace").strip()
-        out.append((parse_initiative(text, f.name).title, text[:max_chars]))
+        for f in files:
+            text = f.read_text(encoding="utf-8", errors="replace").strip()
+            out.append((parse_initiative(text, f.name).title, text[:max_chars]))
     return out
 
 
@@ -275,7 +280,8 @@ def phrase_with_llm(findings: Sequence[Finding], config: LLMConfig, vocab: Vocab
 
 
 def phrase_insights(ds: Dataset, findings: Sequence[Finding], config: LLMConfig | None,
-                    docs: str | Path | Sequence[str | Path] | None = None, client: Any = None) -> Phrasing:
+                    docs: str | Path | Sequence[str | Path | Initiative] | None = None,
+                    client: Any = None) -> Phrasing:
     """Word ``findings`` of ``ds`` with the configured model (template wording when ``config`` is None)."""
     if config is None:
         return template_phrasing(findings, "Template statements are shown: no language model is configured "

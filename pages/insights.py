@@ -8,6 +8,7 @@ from insights import DIALECTS, Dataset, InsightsError, transpile
 from insights.charts import vega_lite
 from insights.initiatives import Initiative, load_initiatives, parse_initiative
 from insights.pipeline import InsightsResult, find_insights
+from pages import insights_llm
 from pages.common import current_dataset, north_star, show_error
 
 BUNDLED_DOCS = Path(__file__).resolve().parent.parent / "sample_data" / "initiatives"
@@ -66,10 +67,11 @@ if ds is not None:
                + (f" · docs: {', '.join(result.docs)}" if result.docs else ""))
     if not result.insights:
         st.info("Nothing survived the multiple-testing correction: no segment, change or fault stands out.")
+    phrasing = insights_llm.wording(ds, result, docs, docs_key)
     for i, f in enumerate(result.insights, 1):
         with st.container(border=True):
             st.subheader(f"{i}. {f.kind.replace('_', ' ').capitalize()}")
-            st.markdown(f.statement)
+            insights_llm.statement(f, phrasing)
             _key_numbers(f)
             if f.chart is not None and f.chart.rows:
                 st.vega_lite_chart(vega_lite(f.chart), width="stretch")
@@ -80,3 +82,4 @@ if ds is not None:
     with st.expander(f"Show more ({len(more)} other significant findings)"):
         for f in more:
             st.markdown(f"- {f.statement}")
+    insights_llm.report_downloads(result, Path(ds.source).name, phrasing)
