@@ -21,6 +21,16 @@ INTEGER_TYPES = NUMERIC_TYPES[:9]
 TIME_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE")
 
 
+TEXT_TIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
+                     "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%d %b %Y %H:%M:%S", "%d %b %Y")
+
+
+def text_time_sql(quoted: str) -> str:
+    """Parse text timestamps: ISO forms (offsets converted to UTC) first, then common other formats."""
+    formats = ", ".join("'" + f + "'" for f in TEXT_TIME_FORMATS)
+    return f"coalesce(TRY_CAST({quoted} AS TIMESTAMPTZ)::TIMESTAMP, try_strptime({quoted}, [{formats}]))"
+
+
 def is_numeric(dtype: str) -> bool:
     """True for DuckDB integer, float and decimal types."""
     return dtype.upper().startswith(NUMERIC_TYPES) or dtype.upper().startswith("DECIMAL")
@@ -141,7 +151,7 @@ class Dataset:
         if unit == "epoch_s":
             return f"to_timestamp(CAST({q} AS DOUBLE))::TIMESTAMP"
         if unit == "text":
-            return f"TRY_CAST({q} AS TIMESTAMP)"
+            return text_time_sql(q)
         return f"CAST({q} AS TIMESTAMP)"
 
     def with_roles(self, **changes: object) -> Dataset:

@@ -62,13 +62,32 @@ def _encoding_of(head: bytes, name: str) -> str:
     return "utf-8"
 
 
-def _reader_sql(path: Path, kind: str, encoding: str) -> str:
+def _reader_sql(path: Path, kind: str, encoding: str, *, header: bool = False, decimal_comma: bool = False) -> str:
     lit = quote_literal(str(path))
     if kind == "parquet":
         return f"read_parquet({lit})"
-    compression = ", compression='gzip'" if kind == "gzip" else ""
-    enc = f", encoding={quote_literal(encoding)}" if encoding != "utf-8" else ""
-    return f"read_csv({lit}{compression}{enc}, sample_size=20480)"
+    options = ["sample_size=20480"]
+    if kind == "gzip":
+        options.append("compression='gzip'")
+    if encoding != "utf-8":
+        options.append(f"encoding={quote_literal(encoding)}")
+    if header:
+        options.append("header=true")
+    if decimal_comma:
+        options.append("decimal_separator=','")
+    return f"read_csv({lit}, {', '.join(options)})"
+
+
+_DECIMAL_COMMA = re.compile(rb"(^|;)\s*-?\d+,\d+\s*(;|$)", re.MULTILINE)
+
+
+def _read_options(head: bytes) -> dict[str, bool]:
+    """Choices DuckDB's sniffer gets wrong: a header whose last name is empty (trailing delimiter), and
+    European decimal commas in a semicolon-delimited file."""
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    trailing = first.endswith((b",", b";", b"\t")) and any(ch.isalpha() for ch in first.decode("latin-1"))
+    semicolon = first.count(b";") > first.count(b",")
+    return {"header": trailing, "decimal_comma": semicolon and bool(_DECIMAL_COMMA.search(head))}
 
 
 def _clean_duckdb_error(exc: Exception) -> str:
@@ -129,12 +148,18 @@ def load_file(
         if not head.strip():
             raise InsightsError("empty_file", f"{display} is empty.")
         encoding = _encoding_of(head, display)
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+            raise InsightsError("json_file", f"{display} looks like JSON, not CSV; export it as CSV or Parquet.")
         if encoding == "latin-1":
             notes.append(("encoding", f"{display} is not UTF-8; it was read as Latin-1."))
 
     con = duckdb.connect(config={"threads": os.cpu_count() or 2})
     try:
-        reader = _reader_sql(path, kind, encoding)
+        con.execute("SET TimeZone = 'UTC'")
+        options = _read_options(head) if kind != "parquet" else {}
+        if options.get("decimal_comma"):
+            notes.append(("decimal_comma", f"{display} uses decimal commas (1,5 = 1.5); numbers were read that way."))
+        reader = _reader_sql(path, kind, encoding, **options)
         verb = "TABLE" if materialize else "VIEW"
         con.execute(f"CREATE {verb} {quote_ident(TABLE)} AS SELECT * FROM {reader}")
         columns = [Column(str(n), str(t)) for n, t, *_ in con.execute(f"DESCRIBE {quote_ident(TABLE)}").fetchall()]
@@ -160,11 +185,36 @@ def load_file(
         raise InsightsError("one_column", f"{display} has a single column ({columns[0].name!r}); it needs at least "
                             "a unit id and one more column.")
     notes.extend(_case_collisions(columns))
+    if materialize and kind != "parquet":
+        columns, converted = _convert_thousands(con, columns)
+        if converted:
+            notes.append(("thousands_separator", f"Numbers with thousands separators were read as numbers in: "
+                          f"{', '.join(converted)}."))
     if materialize:
         lock_down(con, memory_limit=memory_limit, temp_directory=tempfile.mkdtemp(prefix="insights-duckdb-"))
     base = Dataset(con=con, table=TABLE, source=display, key=content_key(path), columns=tuple(columns),
                    roles=infer_roles(con, TABLE, columns), shape="unit_table", load_notes=tuple(notes))
     return base.with_roles()
+
+
+_THOUSANDS = r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$|^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _convert_thousands(con: duckdb.DuckDBPyConnection, columns: list[Column]) -> tuple[list[Column], list[str]]:
+    """Text columns holding numbers with thousands separators ("1,234") become DOUBLE."""
+    text = [c.name for c in columns if c.dtype.upper() == "VARCHAR"]
+    if not text:
+        return columns, []
+    checks = ", ".join(f"coalesce(bool_and(regexp_full_match({quote_ident(n)}, '{_THOUSANDS}')) AND "
+                       f"bool_or(contains({quote_ident(n)}, ',')), false)" for n in text)
+    flags = con.execute(f"SELECT {checks} FROM {quote_ident(TABLE)}").fetchone() or ()
+    numeric = [n for n, flag in zip(text, flags, strict=True) if flag]
+    if not numeric:
+        return columns, []
+    replaced = ", ".join(f"CAST(replace({quote_ident(n)}, ',', '') AS DOUBLE) AS {quote_ident(n)}" for n in numeric)
+    con.execute(f"CREATE OR REPLACE TABLE {quote_ident(TABLE)} AS SELECT * REPLACE ({replaced}) FROM "
+                f"{quote_ident(TABLE)}")
+    return [Column(c.name, "DOUBLE") if c.name in numeric else c for c in columns], numeric
 
 
 def _case_collisions(columns: list[Column]) -> list[tuple[str, str]]:
@@ -174,8 +224,8 @@ def _case_collisions(columns: list[Column]) -> list[tuple[str, str]]:
     for c in columns:
         m = re.fullmatch(r"(.+)_(\d+)", c.name)
         if m and m.group(1).lower() in lower:
-            notes.append(("case_collision", f"Column {c.name!r} repeats the name {m.group(1)!r} (ignoring case) and "
-                          "was renamed; names must differ by more than case."))
+            notes.append(("case_collision", f"Column {c.name!r} repeats the name {m.group(1)!r} and "
+                          "was renamed; column names must differ by more than letter case."))
     return notes
 
 

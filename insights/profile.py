@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from insights.dataset import Dataset, Role
-from insights.schema import MAX_DIMENSION_VALUES
+from insights.schema import COLUMNS_PER_SCAN, MAX_DIMENSION_VALUES
 from insights.sql import quote_ident
 
 SAMPLE_VALUES = 3
@@ -57,12 +57,11 @@ class Profile:
 
 def _column_profiles(ds: Dataset, n_rows: int) -> list[ColumnProfile]:
     t = ds.table_sql
-    parts = []
-    for c in ds.columns:
-        q = quote_ident(c.name)
-        parts.append(f"count({q})")
-        parts.append(f"count(DISTINCT {q})")
-    counts = ds.query(f"SELECT {', '.join(parts)} FROM {t}")[0]
+    counts: list[int] = []
+    for start in range(0, len(ds.columns), COLUMNS_PER_SCAN):
+        chunk = ds.columns[start:start + COLUMNS_PER_SCAN]
+        parts = [f"count({quote_ident(c.name)}), count(DISTINCT {quote_ident(c.name)})" for c in chunk]
+        counts.extend(ds.query(f"SELECT {', '.join(parts)} FROM {t}")[0])
     out = []
     for i, c in enumerate(ds.columns):
         q = quote_ident(c.name)

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 import duckdb
 
-from insights.dataset import INTEGER_TYPES, Column, Roles, is_numeric, time_unit_for
+from insights.dataset import INTEGER_TYPES, Column, Roles, is_numeric, text_time_sql, time_unit_for
 from insights.sql import quote_ident
 
 SAMPLE_ROWS = 200_000
 MAX_DIMENSION_VALUES = 200
 MAX_EVENT_VALUES = 1_000
+COLUMNS_PER_SCAN = 16
 
 _UNIT = ("user_id", "userid", "user", "uid", "customer_id", "customerid", "customer", "client_id", "account_id",
          "accountid", "account", "visitor_id", "visitorid", "member_id", "player_id", "playerid", "person_id",
@@ -51,25 +52,24 @@ class ColumnStats:
     binary: bool
 
 
-def _measure(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[Column]) -> list[ColumnStats]:
+def _measure_sql(table: str, columns: Sequence[Column]) -> str:
     parts = []
     for c in columns:
         q = quote_ident(c.name)
         upper = c.dtype.upper()
-        parts.append(f"count(DISTINCT {q})")
-        parts.append(f"count({q})")
-        if upper == "VARCHAR":
-            parts.append(f"count(TRY_CAST({q} AS TIMESTAMP))")
-        else:
-            parts.append("0")
+        parts += [f"count(DISTINCT {q})", f"count({q})", f"count({text_time_sql(q)})" if upper == "VARCHAR" else "0"]
         if upper.startswith(INTEGER_TYPES) or upper.startswith(("DOUBLE", "FLOAT", "DECIMAL")):
-            parts.append(f"min({q})::DOUBLE")
-            parts.append(f"max({q})::DOUBLE")
-            parts.append(f"bool_and({q} IN (0, 1))")
+            parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"bool_and({q} IN (0, 1))"]
         else:
             parts += ["NULL", "NULL", "NULL"]
-    sql = f"SELECT {', '.join(parts)} FROM (SELECT * FROM {quote_ident(table)} LIMIT {SAMPLE_ROWS})"
-    row = con.execute(sql).fetchone() or ()
+    return f"SELECT {', '.join(parts)} FROM (SELECT * FROM {quote_ident(table)} LIMIT {SAMPLE_ROWS})"
+
+
+def _measure(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[Column]) -> list[ColumnStats]:
+    # DuckDB plans many DISTINCT aggregates in one SELECT slowly (superlinear): measure in chunks.
+    row: list = []
+    for start in range(0, len(columns), COLUMNS_PER_SCAN):
+        row.extend(con.execute(_measure_sql(table, columns[start:start + COLUMNS_PER_SCAN])).fetchone() or ())
     out = []
     for i, c in enumerate(columns):
         n_distinct, n_nonnull, n_parsed, lo, hi, zero_one = row[6 * i: 6 * i + 6]
