@@ -78,6 +78,6 @@ if ds is not None:
             show_error(exc)
     st.subheader("Run your own SQL")
     st.caption(f"One read-only SELECT over the table {ds.table_sql}; no files, settings or other statements.")
-    own = st.text_area("SQL", key="ask_user_sql", placeholder=f"SELECT count(*) FROM {ds.table_sql}")
+    own = st.text_area("SQL", key="ask_user_sql", placeholder="One query, e.g. a count of rows per event")
     if st.button("Run", key="ask_run_sql") and own.strip():
         show(cached_ask(ds, ds.cache_key, own, True))
