@@ -156,6 +156,7 @@ def load_file(
     con = duckdb.connect(config={"threads": os.cpu_count() or 2})
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # it would print into the CLI's JSON on stdout
         options = _read_options(head) if kind != "parquet" else {}
         if options.get("decimal_comma"):
             notes.append(("decimal_comma", f"{display} uses decimal commas (1,5 = 1.5); numbers were read that way."))

@@ -17,7 +17,7 @@ def test_upload_csv_and_see_profile(tmp_path):
     path = tmp_path / "crm_export.csv"
     path.write_text(CSV)
     with running_app() as url, browser_page() as page:
-        page.goto(url)
+        page.goto(f"{url}/data")
         page.get_by_text("Bundled sample").first.wait_for(timeout=60_000)
         page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
         page.get_by_text("crm_export.csv · read as an event log").wait_for(timeout=60_000)
