@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.common import sidebar
+from pages.common import SHELL_KEY, sidebar
 
 st.set_page_config(page_title="Product insights", page_icon=":material/insights:", layout="wide")
 
@@ -20,4 +20,8 @@ PAGES = [
 ]
 
 sidebar()
-st.navigation(PAGES).run()
+st.session_state[SHELL_KEY] = True
+try:
+    st.navigation(PAGES).run()
+finally:
+    st.session_state[SHELL_KEY] = False

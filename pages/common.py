@@ -9,7 +9,9 @@ import streamlit as st
 
 from insights import Dataset, InsightsError, event_values, load_bytes, load_file
 
-SAMPLE_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "shop_events.parquet"
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_PATH = ROOT / "sample_data" / "shop_events.parquet"
+SHELL_KEY = "app_shell_running"
 NONE = "(none)"
 MAX_UPLOAD_MB = float(os.environ.get("INSIGHTS_MAX_UPLOAD_MB", "500"))
 
@@ -112,8 +114,21 @@ def sidebar() -> Dataset | None:
     return ds
 
 
+def _ensure_shell() -> None:
+    """A page opened by its URL before app.py ever ran is executed alone by Streamlit's legacy ``pages/``
+    folder mode (no sidebar, every file listed). Leave that mode, as ``st.navigation`` itself does, and rerun:
+    the rerun goes through app.py and lands on the same page."""
+    if st.session_state.get(SHELL_KEY):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+
 def current_dataset() -> Dataset | None:
     """The dataset every page analyses, or None (with a message already shown)."""
+    _ensure_shell()
     ds = st.session_state.get("dataset")
     if ds is None:
         st.info("Load a dataset from the sidebar to begin.")

@@ -32,7 +32,8 @@ def running_app(env: dict[str, str] | None = None, timeout: float = 90.0,
     """Run ``streamlit run app.py`` on a free loopback port until the block ends; yield its URL."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", *(extra_args or [])]
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           *(extra_args or [])]
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"streamlit-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
