@@ -30,6 +30,7 @@ from insights.funnel_sql import (
     build_steps_sql,
     build_trend_sql,
 )
+from insights.funnel_suggest import suggest_steps as suggest_steps  # re-exported: the Funnel page's default
 from insights.metrics import event_values
 from insights.sql import inline_params, quote_ident
 
@@ -232,26 +233,3 @@ def dropoff_cohort(ds: Dataset, spec: FunnelSpec, step: int) -> pd.DataFrame:
         raise InsightsError("bad_step", f"Choose a step between 1 and {len(spec.steps) - 1} for a drop-off cohort.")
     sql, params = build_dropoff_sql(ds, list(spec.steps), spec.window_seconds, spec.mode, step)
     return ds.query_df(sql, params)
-
-
-def suggest_steps(ds: Dataset, n_steps: int = 4) -> tuple[str, ...]:
-    """The most common path: the most frequent sequence of a unit's first ``n_steps`` distinct events.
-
-    Each unit's distinct events are ordered by their first occurrence; among units with at least two
-    distinct events the most common prefix (up to ``n_steps`` long, longest first) wins. Falls back to the
-    most frequent events.
-    """
-    ds.require("unit", "time", "event")
-    unit, ev, ts = quote_ident(ds.roles.unit), quote_ident(ds.roles.event), ds.time_sql()  # type: ignore[arg-type]
-    k = max(2, min(int(n_steps), MAX_STEPS))
-    sql = (f"WITH firsts AS (SELECT {unit} AS u, {ev} AS e, min({ts}) AS t FROM {ds.table_sql} "
-           f"WHERE {unit} IS NOT NULL AND {ev} IS NOT NULL AND {ts} IS NOT NULL GROUP BY 1, 2), "
-           f"freq AS (SELECT e, count(*) AS c FROM firsts GROUP BY 1), "
-           f"paths AS (SELECT list(CAST(e AS VARCHAR) ORDER BY t, c DESC, e)[1:{k}] AS path "
-           f"FROM firsts JOIN freq USING (e) GROUP BY u) "
-           f"SELECT path FROM paths WHERE len(path) >= 2 GROUP BY 1 ORDER BY len(path) DESC, count(*) DESC, "
-           f"CAST(path AS VARCHAR) LIMIT 1")
-    rows = ds.query(sql)
-    if rows:
-        return tuple(rows[0][0])
-    return tuple(event_values(ds)[:k])
