@@ -109,8 +109,7 @@ def experiment_findings(ds: Dataset, north: Metric, docs: Sequence[Initiative] =
 
 
 def funnel_findings(ds: Dataset, north: Metric) -> list[Finding]:
-    """Funnel step findings: not wired to :func:`insights.funnel.analyze_funnel` yet, so none.
+    """Funnel step findings on the inferred funnel up to the north star (see :mod:`insights.funnel_findings`)."""
+    from insights.funnel_findings import funnel_findings as find
 
-    A broken step for one segment still shows up as that segment converting less on the north star.
-    """
-    return []
+    return find(ds, north)

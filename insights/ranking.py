@@ -15,7 +15,11 @@
    ones (``reevaluate`` callback); one no longer significant at the family's cut-off, or whose direction
    flips, was explained by what is kept (nested or overlapping segments of correlated dimensions, the rest
    of a dimension after its outlier is taken out, a complement) and is dropped.
-4. Greedy pick by score. A candidate is one story with an already picked finding when it has the same
+4. A funnel step that loses a segment explains that segment's conversion gap on the north star (tablets
+   convert less because their checkout step is broken): when both survive, in the same direction, the
+   segment finding is folded into the funnel step finding (the more specific one), which takes the larger
+   score of the two.
+5. Greedy pick by score. A candidate is one story with an already picked finding when it has the same
    subject (metric, dimension, value; a funnel step and a segment of the same value are one story), is its
    complement on a two-valued dimension, is another launch metric of the same launch date, or another
    breakdown of the same experiment comparison.
@@ -184,6 +188,27 @@ def _explain_away(
     return [f for f in pool if f.key not in dropped], anchors_of
 
 
+def _fold_into_funnel_steps(pool: list[Finding]) -> list[Finding]:
+    """Fold each segment finding into the strongest funnel step finding of the same segment and direction."""
+    steps: dict[tuple[str | None, str | None, str], Finding] = {}
+    for f in pool:
+        k = (f.dimension, f.value, f.direction)
+        if f.kind == "funnel_step" and f.dimension and (k not in steps or f.score > steps[k].score):
+            steps[k] = f
+    folded: dict[str, Finding] = {}
+    drop: set[str] = set()
+    for f in pool:
+        step = steps.get((f.dimension, f.value, f.direction))
+        if f.kind == "segment" and step is not None:
+            have = folded.get(step.key, step)
+            folded[step.key] = dataclasses.replace(
+                have, score=max(have.score, f.score),
+                rank_reason=f"{have.rank_reason}; explains the {f.direction} {f.metric_label} of {_describe(f)}")
+            drop.add(f.key)
+    out = [folded.get(f.key, f) for f in pool if f.key not in drop]
+    return sorted(out, key=lambda f: (-f.score, f.key))
+
+
 def rank(
     findings: Sequence[Finding],
     *,
@@ -224,6 +249,7 @@ def rank(
     two_valued = {k for k, v in values_per_dim.items() if len(v) <= 2}
     pool = _smaller_side(pool, two_valued)
     pool, anchors_of = _explain_away(pool, cutoff, reevaluate)
+    pool = _fold_into_funnel_steps(pool)
     picked: list[Finding] = []
     for f in pool:
         if _redundant(f, picked, two_valued) is None:
