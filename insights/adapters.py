@@ -65,14 +65,14 @@ def experiment_findings(ds: Dataset, north: Metric, docs: Sequence[Initiative] =
     """Experiment effect and health findings (none when the data has no variant)."""
     if not ds.roles.variant or not ds.roles.unit:
         return []
-    from insights.experiment import analyze_experiment
+    from insights.experiment import analyze_experiment_breakdowns
     from insights.experiment_types import ExperimentSpec
 
     exposure = exposure_event(ds)
     out: list[Finding] = []
-    for dim in [None, *_breakdown_dims(ds, docs)]:
-        spec = ExperimentSpec(metrics=(north.name,), exposure_event=exposure, cuped=False, segment=dim)
-        res = analyze_experiment(ds, spec)
+    dims = [None, *_breakdown_dims(ds, docs)]
+    spec = ExperimentSpec(metrics=(north.name,), exposure_event=exposure, cuped=False)
+    for dim, res in zip(dims, analyze_experiment_breakdowns(ds, spec, dims), strict=True):
         if res.error:
             return out
         pairs = [(None, c) for c in res.comparisons] if dim is None else [(s.segment, s.comparison)

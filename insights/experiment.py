@@ -16,11 +16,13 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from insights.dataset import Dataset
 from insights.errors import InsightsError
 from insights.experiment_health import (
     ExperimentHealth,
+    Shadow,
     build_span_sql,
     find_shadow,
     health_warnings,
@@ -54,7 +56,8 @@ from insights.stats import (
     welch_test,
 )
 
-__all__ = ["ExperimentResult", "ExperimentSpec", "PowerPlan", "analyze_experiment", "default_control",
+__all__ = ["ExperimentResult", "ExperimentSpec", "PowerPlan", "analyze_experiment", "analyze_experiment_breakdowns",
+           "default_control",
            "plan_next_test", "variant_values"]
 
 OTHER = "(other)"
@@ -215,18 +218,68 @@ def _resolve(ds: Dataset, spec: ExperimentSpec) -> tuple[Dataset, list[tuple[Met
     return ds, list(zip(metrics, roles, strict=True))
 
 
-def analyze_experiment(ds: Dataset, spec: ExperimentSpec) -> ExperimentResult:
-    """Analyse an A/B(/n) experiment on ``ds`` as ``spec`` says (see :class:`ExperimentSpec`)."""
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What every analysis of one experiment shares, whatever the segment: resolved metrics, shadow, span."""
+
+    ds: Dataset
+    metric_roles: list[tuple[Metric, MetricRole]]
+    shadow: Shadow | None
+    row_filter: str | None
+    filter_params: dict[str, Any]
+    span: tuple
+
+
+def _prepare(ds: Dataset, spec: ExperimentSpec) -> _Prepared:
     ds, metric_roles = _resolve(ds, spec)
-    metrics = [m for m, _ in metric_roles]
     shadow = find_shadow(ds)
     row_filter, filter_params = shadow_filter(ds, shadow) if shadow and spec.exclude_mismatched else (None, {})
-    n_rows, n_distinct, t_min, t_max = ds.query(build_span_sql(ds, row_filter), filter_params)[0]
-    q = build_stats_sql(
-        ds, metrics, exposure_event=spec.exposure_event, segment=spec.segment, covariate=spec.cuped,
-        cap_percentile=spec.cap_percentile, by_day=spec.sequential, row_filter=row_filter,
-        row_filter_params=filter_params,
+    span = ds.query(build_span_sql(ds, row_filter), filter_params)[0]
+    return _Prepared(ds, metric_roles, shadow, row_filter, filter_params, span)
+
+
+def _stats_query(pre: _Prepared, spec: ExperimentSpec) -> StatsQuery:
+    return build_stats_sql(
+        pre.ds, [m for m, _ in pre.metric_roles], exposure_event=spec.exposure_event, segment=spec.segment,
+        covariate=spec.cuped, cap_percentile=spec.cap_percentile, by_day=spec.sequential, row_filter=pre.row_filter,
+        row_filter_params=pre.filter_params,
     )
+
+
+def analyze_experiment(ds: Dataset, spec: ExperimentSpec) -> ExperimentResult:
+    """Analyse an A/B(/n) experiment on ``ds`` as ``spec`` says (see :class:`ExperimentSpec`)."""
+    return _analyze(_prepare(ds, spec), spec)
+
+
+def analyze_experiment_breakdowns(ds: Dataset, spec: ExperimentSpec,
+                                  segments: Sequence[str | None]) -> list[ExperimentResult]:
+    """``[analyze_experiment(ds, replace(spec, segment=s)) for s in segments]``, with less work.
+
+    The metrics, the shadow check and the time span are computed once, and the result without a segment
+    is read from the first breakdown's query (its totals do not depend on the segment); only its ``sql``
+    is the plain query's.
+    """
+    pre = _prepare(ds, spec)
+    dims = [s for s in segments if s is not None]
+    for d in dims:
+        pre.ds.dtype(d)
+    runs = {s: _analyze(pre, replace(spec, segment=s)) for s in dict.fromkeys(dims)}
+    if None in segments:
+        plain = replace(spec, segment=None)
+        if runs:
+            q = _stats_query(pre, plain)
+            res = replace(runs[dims[0]], segment_column=None, segments=(), n_segments_folded=0,
+                          sql=inline_params(q.sql, q.params))
+            runs[None] = res if res.error is None else _analyze(pre, plain)  # type: ignore[index]
+        else:
+            runs[None] = _analyze(pre, plain)  # type: ignore[index]
+    return [runs[s] for s in segments]  # type: ignore[index]
+
+
+def _analyze(pre: _Prepared, spec: ExperimentSpec) -> ExperimentResult:
+    ds, metric_roles, shadow = pre.ds, pre.metric_roles, pre.shadow
+    n_rows, n_distinct, t_min, t_max = pre.span
+    q = _stats_query(pre, spec)
     totals: dict[str, _Cell] = {}
     excluded: dict[str, int] = defaultdict(int)
     seg_cells: dict[str, dict[str, _Cell]] = defaultdict(dict)

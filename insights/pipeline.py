@@ -26,7 +26,7 @@ from insights.distributions import fill_medians, scan_distributions
 from insights.errors import InsightsError
 from insights.findings import Finding
 from insights.initiatives import Initiative, launches, load_initiatives, name_relevance
-from insights.launch import analyze_launch, pretrend_pvalue
+from insights.launch import analyze_launches, data_span, pretrend_pvalue
 from insights.metrics import Metric, event_values, parse_metric
 from insights.phrasing import statement, unit_noun
 from insights.ranking import RankSettings, rank
@@ -137,14 +137,15 @@ def find_insights(
         dates: list[tuple[dt.date, Initiative | None]] = [
             (d, doc) for d, doc in launches(initiatives) if not (doc.is_experiment and ds.roles.variant)]
         dates += [(d, None) for d in launch_dates]
+        span = data_span(ds) if dates and ds.roles.time else None
         for day, doc in dates:
-            for m in _launch_metrics(ds, north, doc):
-                title = f"{doc.title} ({day.isoformat()})" if doc else f"the launch on {day.isoformat()}"
-                for f in analyze_launch(ds, m, day, title=title) if ds.roles.time else []:
-                    findings.append(f)
-                    extra_p.append(pretrend_pvalue(f))
+            title = f"{doc.title} ({day.isoformat()})" if doc else f"the launch on {day.isoformat()}"
+            for f in analyze_launches(ds, _launch_metrics(ds, north, doc), day, title=title, span=span) \
+                    if ds.roles.time else []:
+                findings.append(f)
+                extra_p.append(pretrend_pvalue(f))
         say(0.8, "Checking data quality")
-        findings += check_data_quality(ds)
+        findings += check_data_quality(ds, table)
         say(0.85, "Ranking")
         by_metric = {m.name: m for m in metrics}
 
