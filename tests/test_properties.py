@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,8 +21,9 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from insights import (
     AskResult,
@@ -42,18 +44,20 @@ from insights import (
 from insights.cli import main as cli_main
 from insights.dataset import Dataset
 from insights.safesql import UnsafeSQLError
+from insights.segments import ScanSettings
 
 T = TypeVar("T")
 TOL = 1e-9
-EXAMPLES = 60
+EXAMPLES = int(os.environ.get("INSIGHTS_PROPERTY_EXAMPLES", "60"))  # raise it to hunt for bugs
 SETTINGS = settings(
-    max_examples=EXAMPLES, deadline=None,
+    max_examples=EXAMPLES, deadline=None, phases=[p for p in Phase if p is not Phase.explain],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
 EVENTS = ("view", "cart", "purchase", "a'b", "sel;ect", "🎉 party", 'q"t')
 VARIANTS = ("control", "treatment", "b'c")
 COUNTRIES = ("US", "DE", "a'b", "🇫🇷", None)
+DIMENSION_NAMES = ("country", 'co"un try', "sel;ect", "ünï 🎉")
 BASE = dt.datetime(2024, 3, 1)
 # Few distinct offsets so that timestamps tie often; the last ones are far apart (days, months).
 OFFSETS = (0, 0, 1, 60, 3600, 86_400, 3 * 86_400, 40 * 86_400, 200 * 86_400)
@@ -70,8 +74,16 @@ def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     except InsightsError as exc:
         one_line(str(exc))
         assert exc.code, exc
-        event(f"{getattr(fn, '__name__', 'call')}: {exc.code}")
+        note_event(f"{getattr(fn, '__name__', 'call')}: {exc.code}")
         return None
+
+
+def note_event(text: str) -> None:
+    """Count what happened for ``--hypothesis-show-statistics`` (no-op outside a hypothesis test)."""
+    try:
+        event(text)
+    except InvalidArgument:
+        pass
 
 
 def one_line(text: str) -> None:
@@ -104,7 +116,7 @@ def non_increasing(counts: Iterable[int]) -> bool:
 
 def present_event(frame: pd.DataFrame, name: str) -> str:
     """``name`` mapped onto an event the log has (a name the log lacks stays, so unknown steps get tested)."""
-    present = list(dict.fromkeys(frame["event"])) if len(frame) else []
+    present = list(dict.fromkeys(frame["event"].dropna())) if len(frame) else []
     if name == "no_such_event" or not present or name in present:
         return name
     return present[EVENTS.index(name) % len(present)]
@@ -128,20 +140,31 @@ def load(frame: pd.DataFrame, fmt: str, folder: str, **roles: Any) -> Dataset | 
 
 @st.composite
 def event_logs(draw: st.DrawFn) -> tuple[pd.DataFrame, str, bool]:
-    """A random event log, its file format, and whether to state the roles (else the loader infers them)."""
+    """A random event log, its file format, and whether to state the roles (else the loader infers them).
+
+    Times are timestamps, epoch seconds or ISO text; some logs have NULL units, events or times; the
+    dimension column may have a hostile name."""
     n = draw(st.integers(0, 60))
     n_units = draw(st.integers(1, 8))
     alphabet = draw(st.lists(st.sampled_from(EVENTS), min_size=1, max_size=4, unique=True))
     rows = draw(st.lists(st.tuples(st.integers(0, n_units - 1), st.sampled_from(alphabet), st.sampled_from(OFFSETS),
                                    st.integers(0, 5)), min_size=n, max_size=n))
+    times = [BASE + dt.timedelta(seconds=o + jitter) for _, _, o, jitter in rows]
+    encoding = draw(st.sampled_from(["timestamp", "timestamp", "epoch_s", "text"]))
     frame: dict[str, list[Any]] = {
         "user_id": [f"u{u}" for u, _, _, _ in rows],
-        "event_time": [BASE + dt.timedelta(seconds=o + jitter) for _, _, o, jitter in rows],
+        "event_time": (times if encoding == "timestamp" else
+                       [int(t.replace(tzinfo=dt.UTC).timestamp()) for t in times] if encoding == "epoch_s" else
+                       [t.isoformat(sep=" ") for t in times]),
         "event": [e for _, e, _, _ in rows],
     }
+    if n and draw(st.booleans()):  # dirty rows: NULL unit, event or time
+        for i in draw(st.lists(st.integers(0, n - 1), max_size=3)):
+            frame[draw(st.sampled_from(["user_id", "event", "event_time"]))][i] = None
     if draw(st.booleans()):
-        frame["country"] = draw(st.lists(st.sampled_from(COUNTRIES), min_size=n, max_size=n))
-    k = draw(st.integers(0, 3))
+        frame[draw(st.sampled_from(DIMENSION_NAMES))] = draw(st.lists(st.sampled_from(COUNTRIES), min_size=n,
+                                                                       max_size=n))
+    k = draw(st.sampled_from([0, 1, 2, 2, 3]))
     if k:
         choices: list[str | None] = list(VARIANTS[:k]) + ([None] if draw(st.booleans()) else [])
         by_unit = {u: draw(st.sampled_from(choices)) for u in range(n_units)}
@@ -150,15 +173,21 @@ def event_logs(draw: st.DrawFn) -> tuple[pd.DataFrame, str, bool]:
         amounts = st.one_of(st.none(), st.floats(-50, 500, allow_nan=False), st.just(0.0))
         frame["revenue"] = draw(st.lists(amounts, min_size=n, max_size=n))
     df = pd.DataFrame(frame)
-    if "event_time" in df and n == 0:
+    if n == 0 and encoding == "timestamp":
         df["event_time"] = pd.to_datetime(df["event_time"])
     return df, draw(st.sampled_from(["parquet", "csv"])), draw(st.booleans())
 
 
+def dimension_of(frame: pd.DataFrame) -> str | None:
+    return next((c for c in frame.columns if c in DIMENSION_NAMES), None)
+
+
 @st.composite
 def unit_tables(draw: st.DrawFn) -> tuple[pd.DataFrame, str]:
-    """One row per unit: 0/1 flags, continuous metrics (constant, negative), a variant and dimensions."""
-    n = draw(st.integers(0, 60))
+    """One row per unit: 0/1 flags, continuous metrics (constant, negative), a variant and dimensions.
+
+    Up to 120 rows, so that segment-vs-rest tests (30 units on each side by default) sometimes run."""
+    n = draw(st.integers(0, 120))
     frame: dict[str, list[Any]] = {"user_id": [f"u{i}" for i in range(n)]}
     k = draw(st.integers(0, 3))
     if k:
@@ -181,7 +210,7 @@ def load_log(data: tuple[pd.DataFrame, str, bool], folder: str) -> Dataset | Non
     if not state_roles:
         return load(frame, fmt, folder)
     variant = "variant" if "variant" in frame else None
-    dims = ("country",) if "country" in frame else ()
+    dims = (dimension_of(frame),) if dimension_of(frame) else ()
     metrics = ("revenue",) if "revenue" in frame else ()
     return load(frame, fmt, folder, **EVENT_ROLES, variant=variant, dimensions=dims, metrics=metrics)
 
@@ -189,10 +218,10 @@ def load_log(data: tuple[pd.DataFrame, str, bool], folder: str) -> Dataset | Non
 # ---------------------------------------------------------------- invariants per result
 
 
-def check_profile(ds: Dataset) -> None:
+def check_profile(ds: Dataset) -> Any:
     prof = attempt(profile, ds)
     if prof is None:
-        return
+        return None
     assert prof.n_rows >= 0
     if prof.n_units is not None:
         assert 0 <= prof.n_units <= prof.n_rows
@@ -201,6 +230,7 @@ def check_profile(ds: Dataset) -> None:
         assert 0 <= col.n_distinct <= prof.n_rows
     for w in prof.warnings:
         one_line(w.message)
+    return prof
 
 
 def check_funnel(ds: Dataset, spec: FunnelSpec) -> Any:
@@ -257,6 +287,8 @@ def check_experiment(ds: Dataset, spec: ExperimentSpec) -> Any:
         return None
     srm = res.health.srm
     assert is_prob(srm.p_value), srm
+    assert sum(srm.counts.values()) == res.health.n_units, (srm.counts, res.health)
+    note_event(f"analyze_experiment: {res.error or 'compared'}")
     if res.error is not None:
         one_line(res.message or "")
         assert not res.comparisons
@@ -290,10 +322,11 @@ def check_findings(findings: Iterable[Any]) -> None:
     assert len(keys) == len(set(keys)), keys
 
 
-def check_insights(ds: Dataset, metric: str | None, top_k: int) -> None:
-    res = attempt(find_insights, ds, metric, top_k=top_k)
+def check_insights(ds: Dataset, metric: str | None, top_k: int, min_units: int = 30) -> None:
+    res = attempt(find_insights, ds, metric, top_k=top_k, scan=ScanSettings(min_units=min_units))
     if res is None:
         return
+    note_event(f"find_insights: {'some' if res.insights else 'no'} insights, {'some' if res.tests_run else 'no'} tests")
     assert len(res.insights) <= top_k
     assert res.n_eligible <= len(res.all_findings)
     assert [f.key for f in res.insights] == [f.key for f in res.all_findings[: len(res.insights)]]
@@ -310,6 +343,7 @@ def check_segments(ds: Dataset, metric: str | None) -> None:
     if out is None:
         return
     _, findings = out
+    note_event(f"segment_tests: {'some' if findings else 'no'} tests")
     check_findings(findings)
     ps = [f.p_value for f in findings]
     assert ps == sorted(ps)
@@ -321,17 +355,23 @@ def check_segments(ds: Dataset, metric: str | None) -> None:
 @SETTINGS
 @given(data=event_logs())
 def test_profile_counts_and_null_rates_hold_on_random_event_logs(data):
+    frame = data[0]
     with tempfile.TemporaryDirectory() as folder:
         ds = load_log(data, folder)
-        if ds is not None:
-            check_profile(ds)
+        if ds is None:
+            return
+        prof = check_profile(ds)
+        if prof is not None:
+            assert prof.n_rows == len(frame)
+            if ds.roles.unit == "user_id":
+                assert prof.n_units == frame["user_id"].nunique()
 
 
 funnel_specs = st.tuples(
     st.lists(st.sampled_from(EVENTS), min_size=2, max_size=4),
     st.sampled_from(WINDOWS),
     st.sampled_from(["sequential", "strict", "any"]),
-    st.sampled_from([None, "country"]),
+    st.booleans(),
     st.integers(1, 3),
     st.integers(1, 5),
 )
@@ -348,7 +388,7 @@ def test_funnel_counts_never_increase_and_rates_are_probabilities(data, spec):
         if ds is None:
             return
         funnel = FunnelSpec(tuple(steps), window_seconds=window, mode=mode,  # type: ignore[arg-type]
-                            by=by if by in ds.column_names else None, top_n=top_n, min_segment_units=min_units)
+                            by=dimension_of(frame) if by else None, top_n=top_n, min_segment_units=min_units)
         res = {m: check_funnel(ds, FunnelSpec(funnel.steps, funnel.window_seconds, m, funnel.by, top_n, min_units))
                for m in ("sequential", "strict", "any")}
         if all(r is not None for r in res.values()):
@@ -366,7 +406,7 @@ def test_funnel_counts_never_increase_and_rates_are_probabilities(data, spec):
                 assert len(cohort) == res[mode].steps[step - 1].n_units - res[mode].steps[step].n_units
         suggested = attempt(suggest_steps, ds)
         if suggested is not None:
-            known = set(frame["event"])
+            known = set(frame["event"].dropna())
             assert set(suggested) <= known and len(suggested) <= 4, suggested
             assert len(suggested) >= min(2, len(known)), suggested
 
@@ -380,6 +420,8 @@ experiment_metrics = st.lists(event_metrics, min_size=1, max_size=3)
 
 def metric_specs(frame: pd.DataFrame, drawn: list[tuple[str, str]]) -> list[str]:
     """Metric specs on events the log has (unique, order kept)."""
+    if "revenue" not in frame:
+        drawn = [(form if "revenue" not in form else "converted:{}", name) for form, name in drawn]
     return list(dict.fromkeys(form.format(present_event(frame, name)) for form, name in drawn))
 
 
@@ -393,22 +435,28 @@ def test_experiment_on_random_event_logs_returns_results_or_error_codes(data, me
         if ds is None:
             return
         metrics = metric_specs(data[0], metrics)
+        if "variant" in ds.column_names and ds.roles.variant is None:
+            ds = attempt(ds.with_roles, variant="variant")
+            if ds is None:
+                return
         spec = ExperimentSpec(tuple(metrics[:2]), guardrails=tuple(metrics[2:]),
-                              segment="country" if segment and "country" in ds.column_names else None,
-                              sequential=sequential, cap_percentile=cap, exposure_event=exposure)
+                              segment=dimension_of(data[0]) if segment else None,
+                              sequential=sequential, cap_percentile=cap,
+                              exposure_event=present_event(data[0], exposure) if exposure else None)
         check_experiment(ds, spec)
 
 
 @SETTINGS
-@given(data=event_logs(), metric=st.one_of(st.none(), event_metrics), top_k=st.integers(1, 5))
-def test_segments_and_top_insights_keep_p_values_and_order_on_random_event_logs(data, metric, top_k):
+@given(data=event_logs(), metric=st.one_of(st.none(), event_metrics), top_k=st.integers(1, 5),
+       min_units=st.integers(1, 10))
+def test_segments_and_top_insights_keep_p_values_and_order_on_random_event_logs(data, metric, top_k, min_units):
     metric = metric_specs(data[0], [metric])[0] if metric else None
     with tempfile.TemporaryDirectory() as folder:
         ds = load_log(data, folder)
         if ds is None:
             return
         check_segments(ds, metric)
-        check_insights(ds, metric, top_k)
+        check_insights(ds, metric, top_k, min_units)
 
 
 # ---------------------------------------------------------------- unit tables
@@ -416,8 +464,8 @@ def test_segments_and_top_insights_keep_p_values_and_order_on_random_event_logs(
 
 @SETTINGS
 @given(data=unit_tables(), metric=st.sampled_from([None, "converted", "spend", "mean:spend"]),
-       top_k=st.integers(1, 5), correction=st.sampled_from(["bh", "holm"]))
-def test_every_analysis_holds_its_invariants_on_random_unit_tables(data, metric, top_k, correction):
+       top_k=st.integers(1, 5), correction=st.sampled_from(["bh", "holm"]), min_units=st.integers(1, 10))
+def test_every_analysis_holds_its_invariants_on_random_unit_tables(data, metric, top_k, correction, min_units):
     frame, fmt = data
     with tempfile.TemporaryDirectory() as folder:
         ds = load(frame, fmt, folder)
@@ -431,10 +479,12 @@ def test_every_analysis_holds_its_invariants_on_random_unit_tables(data, metric,
         spec = ExperimentSpec(("converted", "spend"), segment="plan", sequential=True,
                               correction=correction)  # type: ignore[arg-type]
         res = check_experiment(ds, spec)
+        if res is not None:
+            assert res.health.n_units + res.health.n_null_variant == len(frame), res.health
         if res is not None and res.error is None:
             assert any(c.binary for c in res.comparisons if c.metric == "converted"), res.comparisons
         check_segments(ds, metric)
-        check_insights(ds, metric, top_k)
+        check_insights(ds, metric, top_k, min_units)
 
 
 # ---------------------------------------------------------------- degenerate cases (DESIGN.md)
