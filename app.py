@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.common import SHELL_KEY, sidebar
+from pages.common import SHELL_KEY, leave_legacy_pages_mode, sidebar
 
 st.set_page_config(page_title="Product insights", page_icon=":material/insights:", layout="wide")
 
@@ -19,6 +19,7 @@ PAGES = [
     st.Page(str(HERE / "pages" / "ask.py"), title="Ask", icon=":material/question_answer:"),
 ]
 
+leave_legacy_pages_mode()
 sidebar()
 st.session_state[SHELL_KEY] = True
 try:

@@ -114,16 +114,21 @@ def sidebar() -> Dataset | None:
     return ds
 
 
-def _ensure_shell() -> None:
-    """A page opened by its URL before app.py ever ran is executed alone by Streamlit's legacy ``pages/``
-    folder mode (no sidebar, every file listed). Leave that mode, as ``st.navigation`` itself does, and rerun:
-    the rerun goes through app.py and lands on the same page."""
-    if st.session_state.get(SHELL_KEY):
-        return
+def leave_legacy_pages_mode(force: bool = False) -> None:
+    """Until ``st.navigation`` has run once, Streamlit treats a ``pages/`` folder as its legacy multipage
+    mode: the first visit lists every file and may run a page without app.py (no sidebar). Switch the mode
+    off, as ``st.navigation`` does, and rerun so that this visit already gets the real navigation."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    PagesManager.uses_pages_directory = False
-    st.rerun()
+    if PagesManager.uses_pages_directory or force:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def _ensure_shell() -> None:
+    """A page run without app.py (legacy mode, see above) is sent back through app.py."""
+    if not st.session_state.get(SHELL_KEY):
+        leave_legacy_pages_mode(force=True)
 
 
 def current_dataset() -> Dataset | None:
