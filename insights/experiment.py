@@ -198,10 +198,11 @@ def _resolve(ds: Dataset, spec: ExperimentSpec) -> tuple[Dataset, list[tuple[Met
     ds = ds.with_roles(variant=variant) if variant != ds.roles.variant else ds
     if not spec.metrics:
         raise InsightsError("bad_metric", "Choose at least one metric to compare.")
+    events = event_values(ds)
     if spec.exposure_event is not None:
         if ds.shape != "event_log":
             raise InsightsError("bad_exposure", "An exposure event needs an event log; this is a unit table.")
-        if spec.exposure_event not in event_values(ds):
+        if spec.exposure_event not in events:
             raise InsightsError("bad_exposure", f"There is no event named {spec.exposure_event!r}.")
     if spec.segment is not None:
         ds.dtype(spec.segment)
@@ -214,7 +215,7 @@ def _resolve(ds: Dataset, spec: ExperimentSpec) -> tuple[Dataset, list[tuple[Met
     secondary: list[MetricRole] = ["secondary"]
     guardrail: list[MetricRole] = ["guardrail"]
     roles = primary + secondary * (len(spec.metrics) - 1) + guardrail * len(spec.guardrails)
-    metrics = [parse_metric(m, ds) for m in (*spec.metrics, *spec.guardrails)]
+    metrics = [parse_metric(m, ds, events) for m in (*spec.metrics, *spec.guardrails)]
     return ds, list(zip(metrics, roles, strict=True))
 
 

@@ -68,8 +68,11 @@ def _is_binary_column(ds: Dataset, column: str) -> bool:
     return bool(ds.query(f"SELECT coalesce(bool_and({q} IN (0, 1)), false) FROM {ds.table_sql}")[0][0])
 
 
-def parse_metric(text: str, ds: Dataset) -> Metric:
-    """Read a metric spec (``EVENT``, ``converted:EVENT``, ``count:EVENT``, ``sum:COL``, ``mean:COL``, ``COL``)."""
+def parse_metric(text: str, ds: Dataset, events: Sequence[str] | None = None) -> Metric:
+    """Read a metric spec (``EVENT``, ``converted:EVENT``, ``count:EVENT``, ``sum:COL``, ``mean:COL``, ``COL``).
+
+    ``events``: ``event_values(ds)`` when the caller already has it (saves a pass over the rows).
+    """
     text = text.strip()
     kind, _, target = text.partition(":") if ":" in text else ("", "", text)
     kind = kind.strip().lower()
@@ -88,8 +91,9 @@ def parse_metric(text: str, ds: Dataset) -> Metric:
         return Metric("column", target, _is_binary_column(ds, target))
     if not ds.roles.event:
         raise InsightsError("bad_metric", f"{text!r} is not a column, and the data has no event column to count it in.")
-    if target not in event_values(ds):
-        known = ", ".join(event_values(ds)[:8])
+    names = list(events) if events is not None else event_values(ds)
+    if target not in names:
+        known = ", ".join(names[:8])
         raise InsightsError("bad_metric", f"There is no event named {target!r} (events include: {known}).")
     return Metric("count" if kind == "count" else "converted", target, kind != "count")
 
