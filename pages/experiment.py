@@ -40,14 +40,20 @@ if ds is None:
     st.stop()
 left, right = st.columns(2)
 columns = list(ds.column_names)
-variant_col = left.selectbox("Variant column", columns, key="experiment_variant",
-                             index=columns.index(ds.roles.variant) if ds.roles.variant in columns else 0)
+if st.session_state.get("experiment_variant_role") != (ds.key, ds.roles.variant):  # the sidebar's role changed
+    st.session_state.pop("experiment_variant", None)
+    st.session_state["experiment_variant_role"] = (ds.key, ds.roles.variant)
+variant_col = left.selectbox("Variant column", columns, key="experiment_variant", placeholder="Pick a column",
+                             index=columns.index(ds.roles.variant) if ds.roles.variant in columns else None)
 options = metric_options(ds)
 star = north_star(ds)
 primary = left.selectbox("North-star metric", options, key="experiment_metric",
                          index=options.index(star) if star in options else 0)
 secondary = right.multiselect("Secondary metrics", [o for o in options if o != primary], key="experiment_secondary")
 guardrails = right.multiselect("Guardrail metrics", [o for o in options if o != primary], key="experiment_guardrails")
+if variant_col is None:
+    st.info("No column looks like the experiment's variant: pick it above, or set it under Column roles.")
+    st.stop()
 try:
     values = variant_values(ds, variant_col)
     events = event_values(ds) if ds.shape == "event_log" else []
