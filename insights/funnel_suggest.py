@@ -13,6 +13,9 @@ is the very first event. Python then picks the path:
   events only part of the population can do (``experiment_exposure``) fail the last test.
 - Among the admissible paths the longest (up to ``n_steps``) wins, then the one whose steps follow each
   other most consistently, then the one with most units at its first step.
+
+On logs with more than ``SAMPLE_EVENTS`` events the statistics come from a fixed subset of units (those
+whose id hashes to 0 modulo ``rows // SAMPLE_EVENTS``): a suggestion needs shares, not exact counts.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from insights.metrics import event_values
 from insights.sql import quote_ident
 
 MAX_STEPS = 10
+SAMPLE_EVENTS = 500_000
 MAX_CANDIDATES = 12
 MIN_PRECEDENCE = 0.5
 ENTRY_UNIT_SHARE = 0.95
@@ -38,12 +42,16 @@ class _Event:
     first_share: float
 
 
-def build_suggest_sql(ds: Dataset, candidates: int = MAX_CANDIDATES) -> str:
-    """Pair counts among the ``candidates`` most common events: a, b, units of both, units with a first."""
+def build_suggest_sql(ds: Dataset, candidates: int = MAX_CANDIDATES, modulus: int = 1) -> str:
+    """Pair counts among the ``candidates`` most common events: a, b, units of both, units with a first.
+
+    With ``modulus`` > 1 only units whose id hashes to 0 modulo it are counted.
+    """
     unit, ev, ts = quote_ident(ds.roles.unit), quote_ident(ds.roles.event), ds.time_sql()  # type: ignore[arg-type]
+    subset = f" AND hash({unit}) % {int(modulus)} = 0" if modulus > 1 else ""
     return (
         f"WITH f0 AS (SELECT {unit} AS u, CAST({ev} AS VARCHAR) AS e, min({ts}) AS t FROM {ds.table_sql} "
-        f"WHERE {unit} IS NOT NULL AND {ev} IS NOT NULL AND {ts} IS NOT NULL GROUP BY 1, 2),\n"
+        f"WHERE {unit} IS NOT NULL AND {ev} IS NOT NULL AND {ts} IS NOT NULL{subset} GROUP BY 1, 2),\n"
         f"top AS (SELECT e FROM f0 GROUP BY e ORDER BY count(*) DESC, e LIMIT {int(candidates)}),\n"
         "f AS (SELECT u, e, t, rank() OVER (PARTITION BY u ORDER BY t) AS pos FROM f0 SEMI JOIN top USING (e))\n"
         "SELECT a.e AS a, b.e AS b, count(*) AS n_both, count(*) FILTER (WHERE a.t <= b.t) AS n_a_first, "
@@ -86,7 +94,8 @@ def suggest_steps(ds: Dataset, n_steps: int = 4) -> tuple[str, ...]:
     """
     ds.require("unit", "time", "event")
     k = max(2, min(int(n_steps), MAX_STEPS))
-    rows = ds.query(build_suggest_sql(ds))
+    n_rows = ds.query(f"SELECT count(*) FROM {ds.table_sql}")[0][0]
+    rows = ds.query(build_suggest_sql(ds, modulus=max(1, int(n_rows) // SAMPLE_EVENTS)))
     stats: dict[str, _Event] = {}
     both: dict[tuple[str, str], tuple[int, int]] = {}
     for a, b, n_both, n_a_first, position, first_share in rows:
