@@ -12,6 +12,7 @@ loader.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import tempfile
@@ -48,7 +49,7 @@ from insights.segments import ScanSettings
 
 T = TypeVar("T")
 TOL = 1e-9
-EXAMPLES = int(os.environ.get("INSIGHTS_PROPERTY_EXAMPLES", "60"))  # raise it to hunt for bugs
+EXAMPLES = int(os.environ.get("INSIGHTS_PROPERTY_EXAMPLES", "30"))  # raise it to hunt for bugs
 SETTINGS = settings(
     max_examples=EXAMPLES, deadline=None, phases=[p for p in Phase if p is not Phase.explain],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -184,18 +185,21 @@ def dimension_of(frame: pd.DataFrame) -> str | None:
 
 @st.composite
 def unit_tables(draw: st.DrawFn) -> tuple[pd.DataFrame, str]:
-    """One row per unit: 0/1 flags, continuous metrics (constant, negative), a variant and dimensions.
+    """One row per unit: flags (0/1, booleans, yes/no, with NULLs), continuous metrics (constant, negative,
+    NULL), a variant and dimensions.
 
     Up to 120 rows, so that segment-vs-rest tests (30 units on each side by default) sometimes run."""
     n = draw(st.integers(0, 120))
     frame: dict[str, list[Any]] = {"user_id": [f"u{i}" for i in range(n)]}
-    k = draw(st.integers(0, 3))
+    k = draw(st.sampled_from([0, 1, 2, 2, 3]))
     if k:
         choices: list[str | None] = list(VARIANTS[:k]) + ([None] if draw(st.booleans()) else [])
         frame["variant"] = draw(st.lists(st.sampled_from(choices), min_size=n, max_size=n))
-    flag = st.sampled_from([0, 1]) if draw(st.booleans()) else st.just(draw(st.sampled_from([0, 1])))
+    values = draw(st.sampled_from([(0, 1), (False, True), ("no", "yes"), (0, 1, None)]))
+    flag = st.sampled_from(values) if draw(st.booleans()) else st.just(draw(st.sampled_from(values)))
     frame["converted"] = draw(st.lists(flag, min_size=n, max_size=n))
-    spend = st.floats(-100, 100, allow_nan=False) if draw(st.booleans()) else st.just(draw(st.sampled_from([0.0, -3.5])))
+    spend = (st.one_of(st.floats(-100, 100, allow_nan=False), st.none()) if draw(st.booleans()) else
+             st.just(draw(st.sampled_from([0.0, -3.5]))))
     frame["spend"] = draw(st.lists(spend, min_size=n, max_size=n))
     frame["country"] = draw(st.lists(st.sampled_from(COUNTRIES), min_size=n, max_size=n))
     frame["plan"] = draw(st.lists(st.sampled_from(["free", "pro"]), min_size=n, max_size=n))
@@ -529,7 +533,8 @@ def test_zero_conversions_give_comparisons_with_error_codes(tmp_path):
 WORDS = ("conversion", "purchase", "rate", "by", "country", "variant", "treatment", "control", "revenue", "mean",
          "users", "view", "to", "cart", "funnel", "is", "higher", "lower", "than", "in", "DE", "US", "last", "week",
          "a'b", "sel;ect", "🎉", "'; DROP TABLE events; --", "%", "_", "\\", "NULL", "how", "many", "?", "0", "-1",
-         "1e309", "average", "per", "day", "vs", "compare", "top", "events", "user_id", "\x00")
+         "1e309", "average", "per", "day", "vs", "compare", "top", "events", "user_id", "\x00", "spend", "converted",
+         "plan", "pro", "free", "co\"un try", "ünï", "from", "and", "share", "median", "total", "trend", "over", "time")
 
 
 @pytest.fixture(scope="module")
@@ -548,18 +553,49 @@ def shop_ds(tmp_path_factory):
     return ds
 
 
-@SETTINGS
-@given(words=st.lists(st.sampled_from(WORDS), min_size=0, max_size=8), junk=st.text(max_size=12))
-def test_ask_returns_an_answer_or_a_message_for_any_short_text(shop_ds, words, junk):
-    text = " ".join(words + ([junk] if junk else []))
-    res = attempt(ask, shop_ds, text)
+def check_ask(ds: Dataset, text: str) -> None:
+    res = attempt(ask, ds, text)
     if res is None:
         return
+    note_event(f"ask: {'answered' if res.answered else 'message'}")
     assert isinstance(res, AskResult)
     assert res.sql is not None or res.message, res
     if res.message:
         one_line(res.message)
     assert is_prob(res.p_value), res
+    if res.verdict is not None:
+        assert not math.isnan(res.p_value), res
+
+
+TEMPLATES = ("{e} conversion by {d}", "how many users did {e}", "{e} rate by variant", "average {m} by {d}",
+             "{v} users convert to {e} more than {w} users", "{v} raises {e} conversion", "total {m} by {d}",
+             "funnel from {e} to {f}", "daily {e} in March", "share of users who did {e} by {d}",
+             "{e} per user by {d}", "is {m} higher for {v} than {w}?", "how many {e} in the last 7 days")
+SLOT = st.sampled_from((*EVENTS, *VARIANTS, *(c for c in COUNTRIES if c), *DIMENSION_NAMES, "spend", "revenue",
+                        "converted", "plan", "pro", "free", "variant", "user_id", "event_time"))
+TEMPLATED = st.builds(lambda t, e, f, d, m, v, w: t.format(e=e, f=f, d=d, m=m, v=v, w=w),
+                      st.sampled_from(TEMPLATES), SLOT, SLOT, SLOT, SLOT, SLOT, SLOT)
+QUESTIONS = st.one_of(TEMPLATED, st.tuples(st.lists(st.sampled_from(WORDS), max_size=8), st.text(max_size=12)).map(
+    lambda t: " ".join(t[0] + ([t[1]] if t[1] else []))))
+
+
+@SETTINGS
+@given(text=QUESTIONS)
+def test_ask_returns_an_answer_or_a_message_for_any_short_text(shop_ds, text):
+    check_ask(shop_ds, text)
+
+
+@SETTINGS
+@given(table=st.one_of(event_logs().map(lambda d: ("log", d)), unit_tables().map(lambda d: ("units", d))),
+       texts=st.lists(QUESTIONS, min_size=1, max_size=4))
+def test_ask_on_random_tables_returns_an_answer_or_a_message(table, texts):
+    kind, data = table
+    with tempfile.TemporaryDirectory() as folder:
+        ds = load_log(data, folder) if kind == "log" else load(data[0], data[1], folder)
+        if ds is None:
+            return
+        for text in texts:
+            check_ask(ds, text)
 
 
 SQL_PARTS = ("SELECT", "*", "count(*)", "FROM", "events", "\"events\"", "WHERE", "event = 'a''b'", ";", "DROP TABLE",
@@ -620,3 +656,44 @@ def test_cli_on_bad_files_exits_2_with_one_stderr_line(capsys, content, ext, com
     if code == 2:
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), err
+
+
+def strict_json(text: str) -> Any:
+    """Parse JSON that must be standard (no NaN or Infinity tokens)."""
+    def refuse(token: str) -> None:
+        raise AssertionError(f"non-standard JSON token {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@SETTINGS
+@given(data=event_logs(), command=st.sampled_from(["profile", "funnel", "experiment", "top", "segments"]),
+       steps=st.lists(st.sampled_from(EVENTS), min_size=2, max_size=3), metric=event_metrics,
+       window=st.sampled_from(["0", "90m", "7d", "99999999w"]), mode=st.sampled_from(["sequential", "strict", "any"]))
+def test_cli_on_random_event_logs_prints_standard_json_or_one_error_line(capsys, data, command, steps, metric, window,
+                                                                          mode):
+    frame, fmt, _ = data
+    metric_spec = metric_specs(frame, [metric])[0]
+    dim = dimension_of(frame)
+    extra = {
+        "profile": [],
+        "funnel": ["--steps", ",".join(present_event(frame, s) for s in steps), "--window", window, "--mode", mode,
+                   *(["--by", dim] if dim else [])],
+        "experiment": ["--metric", metric_spec, "--sequential", *(["--segment", dim] if dim else [])],
+        "top": ["--metric", metric_spec],
+        "segments": ["--metric", metric_spec],
+    }[command]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"log.{fmt}"
+        frame.to_parquet(path, index=False) if fmt == "parquet" else frame.to_csv(path, index=False)
+        capsys.readouterr()
+        code = cli_main([command, str(path), "--unit-col", "user_id", "--time-col", "event_time", "--event-col",
+                         "event", *extra, "--json"])
+        out, err = capsys.readouterr()
+    note_event(f"{command}: exit {code}")
+    assert code in (0, 2), err
+    if code == 2:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), err
+    else:
+        strict_json(out)
