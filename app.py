@@ -20,9 +20,10 @@ PAGES = [
 ]
 
 leave_legacy_pages_mode()
+navigation = st.navigation(PAGES)  # before the sidebar, whose first sample load is slow
 sidebar()
 st.session_state[SHELL_KEY] = True
 try:
-    st.navigation(PAGES).run()
+    navigation.run()
 finally:
     st.session_state[SHELL_KEY] = False
