@@ -49,7 +49,7 @@ from insights.segments import ScanSettings
 
 T = TypeVar("T")
 TOL = 1e-9
-EXAMPLES = int(os.environ.get("INSIGHTS_PROPERTY_EXAMPLES", "30"))  # raise it to hunt for bugs
+EXAMPLES = int(os.environ.get("INSIGHTS_PROPERTY_EXAMPLES", "40"))  # raise it to hunt for bugs
 SETTINGS = settings(
     max_examples=EXAMPLES, deadline=None, phases=[p for p in Phase if p is not Phase.explain],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
