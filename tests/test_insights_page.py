@@ -14,9 +14,9 @@ def test_insights_page_is_default_and_shows_five_cards_with_sql():
     at.run()
     assert not at.exception
     assert at.title[0].value == "Insights"
-    statements = [m.value for m in at.markdown if m.value.startswith(("Users", "After", "Treatment"))]
-    assert len(statements) >= 4
-    assert any("paid_social" in s for s in statements)
+    statements = [m.value for m in at.markdown if m.value.startswith(("Users", "After", "Treatment", "The step"))]
+    assert len(statements) == 5
+    assert any("paid_social" in s for s in statements) and any("tablet" in s for s in statements)
     assert len(at.code) == 5
     assert "SELECT" in at.code[0].value
 
