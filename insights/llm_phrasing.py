@@ -22,8 +22,8 @@ from insights.dataset import Dataset
 from insights.findings import Finding
 from insights.initiatives import Initiative, parse_initiative
 from insights.llm import LLMConfig, make_client
-from insights.phrasing import fmt_count, fmt_diff, fmt_p, fmt_value
-from insights.phrasing_guard import Vocabulary, check_text, is_rate, vocabulary
+from insights.phrasing import fmt_count, fmt_diff, fmt_p, fmt_value, is_rate
+from insights.phrasing_guard import Vocabulary, check_text, vocabulary
 
 logger = logging.getLogger(__name__)
 

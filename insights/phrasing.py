@@ -49,7 +49,11 @@ def fmt_rel(x: float) -> str:
     return "" if math.isnan(x) else f", {x:+.1%}"
 
 
-def _is_rate(f: Finding) -> bool:
+def is_rate(f: Finding) -> bool:
+    """Whether the finding's means are proportions (shown as percentages). A distribution finding compares
+    values (e.g. revenue), even though its chart shows shares of units."""
+    if f.kind == "distribution":
+        return False
     return f.test in BINARY_TESTS or f.kind in ("data_quality", "experiment_health", "funnel_step") \
         or bool(f.chart and f.chart.percent)
 
@@ -64,7 +68,7 @@ def _tail(f: Finding, units: str) -> str:
 
 def statement(f: Finding, units: str = "units") -> str:
     """The template sentence for ``f`` (``units`` is the plural noun for the unit: users, accounts...)."""
-    rate = _is_rate(f)
+    rate = is_rate(f)
     verb = "higher" if f.direction == "higher" else "lower"
     if f.kind == "segment":
         return (f"{units.capitalize()} with {f.dimension} = {f.value} have {verb} {f.metric_label}: "

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from insights.dataset import Dataset
 from insights.findings import Finding
-from insights.phrasing import BINARY_TESTS
+from insights.phrasing import is_rate
 
 COMPARISON_KINDS = ("segment", "distribution", "funnel_step", "experiment_effect", "launch_change")
 COMMON_WORDS = frozenset(
@@ -122,12 +122,6 @@ def vocabulary(ds: Dataset, docs: Iterable[str] = (), max_values: int = 500) -> 
         values[col] = frozenset(str(r[0]) for r in rows)
     events = frozenset(event_values(ds)) if ds.shape == "event_log" and ds.roles.event else frozenset()
     return Vocabulary(frozenset(ds.column_names), values, ds.roles.variant, events, tuple(docs))
-
-
-def is_rate(f: Finding) -> bool:
-    """Whether the finding's means are proportions (shown as percentages)."""
-    return f.test in BINARY_TESTS or f.kind in ("data_quality", "experiment_health", "funnel_step") \
-        or bool(f.chart and f.chart.percent)
 
 
 def _finite(xs: Iterable[float]) -> list[float]:

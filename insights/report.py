@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from insights.findings import ChartData, Finding
 from insights.llm_phrasing import PhrasedInsight, Phrasing, template_phrasing
-from insights.phrasing import fmt_count, fmt_diff, fmt_p, fmt_value
-from insights.phrasing_guard import is_rate
+from insights.phrasing import fmt_count, fmt_diff, fmt_p, fmt_value, is_rate
 from insights.pipeline import InsightsResult
 
 logger = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ import streamlit as st
 from insights import DIALECTS, Dataset, InsightsError, transpile
 from insights.charts import vega_lite
 from insights.initiatives import Initiative, load_initiatives, parse_initiative
+from insights.phrasing import is_rate
 from insights.pipeline import InsightsResult, find_insights
 from pages import insights_llm
 from pages.common import current_dataset, north_star, show_error
@@ -36,7 +37,7 @@ def _docs(choice: str) -> tuple[Initiative, ...]:
 
 def _key_numbers(f) -> None:  # noqa: ANN001 - a Finding
     cols = st.columns(4)
-    rate = bool(f.chart and f.chart.percent)
+    rate = is_rate(f)
     show = (lambda x: f"{x:.2%}") if rate else (lambda x: f"{x:,.3g}")
     cols[0].metric("Subject", show(f.subject_mean) if f.subject_mean == f.subject_mean else "-")
     cols[1].metric("Baseline", show(f.baseline_mean) if f.baseline_mean == f.baseline_mean else "-")
