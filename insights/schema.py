@@ -57,7 +57,9 @@ def _measure_sql(table: str, columns: Sequence[Column]) -> str:
     for c in columns:
         q = quote_ident(c.name)
         upper = c.dtype.upper()
-        parts += [f"count(DISTINCT {q})", f"count({q})", f"count({text_time_sql(q)})" if upper == "VARCHAR" else "0"]
+        # Parsing text as time is costly: only columns whose name says time are candidates for the time role.
+        parses = upper == "VARCHAR" and _rank(c.name, _TIME) is not None
+        parts += [f"count(DISTINCT {q})", f"count({q})", f"count({text_time_sql(q)})" if parses else "0"]
         if upper.startswith(INTEGER_TYPES) or upper.startswith(("DOUBLE", "FLOAT", "DECIMAL")):
             parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"bool_and({q} IN (0, 1))"]
         else:
