@@ -80,4 +80,4 @@ def app_test():
     """AppTest of app.py with a timeout generous enough for a cold first run."""
     from streamlit.testing.v1 import AppTest
 
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
