@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_support import SCREENSHOTS, browser_page, running_app
+from tests.browser_support import browser_page, running_app
 
 pytestmark = pytest.mark.browser
 
@@ -24,5 +24,4 @@ def test_upload_csv_and_see_profile(tmp_path):
         units = page.get_by_test_id("stMetric").filter(has_text="Units")
         assert "25" in units.inner_text()
         page.get_by_test_id("stDataFrame").first.wait_for(timeout=30_000)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "data_upload.png"), full_page=True)
+        page.screenshot(path=str(tmp_path / "data_upload.png"), full_page=True)
