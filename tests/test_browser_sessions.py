@@ -73,7 +73,7 @@ def test_five_concurrent_sessions_see_only_their_own_upload(tmp_path):
             for _attempt in range(3):  # the uploader can be re-rendered under the cursor; retry until it shows the file
                 page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
                 try:
-                    page.get_by_test_id("stFileUploaderFile").get_by_text(path.name).wait_for(timeout=20_000)
+                    page.get_by_test_id("stSidebar").get_by_test_id("stFileUploader").get_by_text(path.name).wait_for(timeout=20_000)
                     break
                 except Exception:
                     continue
