@@ -21,18 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from insights.dataset import Dataset
+from insights.profile import DataWarning
 from insights.sql import Params, quote_ident
 from insights.stats import SRMResult
 
 SHADOW_MIN_AGREEMENT = 0.95
 
 
-@dataclass(frozen=True, slots=True)
-class HealthWarning:
-    """One health finding: a stable ``code`` and one sentence for a product manager."""
-
-    code: str
-    message: str
+# A health finding has the same shape as a data warning: a stable ``code`` and one sentence for a PM.
+HealthWarning = DataWarning
 
 
 @dataclass(frozen=True, slots=True)
