@@ -70,6 +70,35 @@ def _extras(ds: Dataset, segment: str | None, variant: bool, ts: str) -> tuple[s
     return cte, names
 
 
+def _sequential_ctes(ds: Dataset, names: Sequence[str], w: int, where: str) -> list[str]:
+    """CTEs ending in ``lv`` for the sequential mode: one ASOF join per step, each step read by its own scan.
+
+    ``r{j}`` holds every step-(j+1) event that extends a chain (u, t, chain start s, previous step time p).
+    Level 1 only needs the unit's first step-1 time, so it is grouped on its own; the deeper levels are
+    grouped together and joined back, which keeps the largest level out of the wide grouping.
+    """
+    unit, ev, ts = quote_ident(ds.roles.unit), quote_ident(ds.roles.event), ds.time_sql()  # type: ignore[arg-type]
+
+    def scan(j: int) -> str:
+        return f"(SELECT {unit} AS u, epoch_us({ts}) AS t FROM {ds.table_sql} {where} AND {ev} = {names[j]})"
+
+    n = len(names)
+    ctes = [f"h AS (SELECT u, min(t) AS t0 FROM {scan(0)} GROUP BY u)"]
+    if n == 1:
+        return [*ctes, "lv AS (SELECT u, 1 AS level, t0 FROM h)"]
+    ctes.append(f"r1 AS (SELECT x.u, x.t, r.t AS s, r.t AS p FROM {scan(1)} AS x ASOF JOIN {scan(0)} AS r "
+                f"ON x.u = r.u AND x.t >= r.t WHERE x.t <= r.t + {w})")
+    for j in range(2, n):
+        ctes.append(f"r{j} AS (SELECT x.u, x.t, r.s, r.t AS p FROM {scan(j)} AS x ASOF JOIN r{j - 1} AS r "
+                    f"ON x.u = r.u AND x.t >= r.t WHERE x.t <= r.s + {w})")
+    union = " UNION ALL ".join(f"SELECT u, {j + 1} AS l, t, t - p AS d FROM r{j}" for j in range(1, n))
+    aggs = ", ".join(f"arg_min(d, t) FILTER (WHERE l = {j + 1}) / 1e6 AS dt_{j + 1}" for j in range(1, n))
+    dts = ", ".join(f"d.dt_{j + 1}" for j in range(1, n))
+    ctes.append(f"d AS (SELECT u, max(l) AS level, {aggs} FROM ({union}) GROUP BY u)")
+    ctes.append(f"lv AS (SELECT h.u, coalesce(d.level, 1) AS level, h.t0, {dts} FROM h LEFT JOIN d USING (u))")
+    return ctes
+
+
 def build_levels_sql(
     ds: Dataset,
     steps: Sequence[str],
@@ -94,19 +123,9 @@ def build_levels_sql(
     base = (f"base AS MATERIALIZED (SELECT {unit} AS u, epoch_us({ts}) AS t, {ev} AS e, "
             f"{_step_case(ev, steps, names, other)} AS k FROM {ds.table_sql} {where}"
             f"{'' if mode == 'strict' else only_steps})")
-    ctes = [base]
+    ctes = _sequential_ctes(ds, names, w, where) if mode == "sequential" else [base]
     dts = [f"dt_{j + 1}" for j in range(1, n)]
-    if mode == "sequential":
-        ctes.append(f"r0 AS (SELECT u, t, t AS s, t AS p FROM base WHERE k = {first[0]})")
-        for j in range(1, n):
-            ctes.append(
-                f"r{j} AS (SELECT x.u, x.t, r.s, r.t AS p FROM (SELECT u, t FROM base WHERE k = {first[j]}) AS x "
-                f"ASOF JOIN r{j - 1} AS r ON x.u = r.u AND x.t >= r.t WHERE x.t <= r.s + {w})")
-        union = " UNION ALL ".join(f"SELECT u, {j + 1} AS l, t, t - p AS d FROM r{j}" for j in range(n))
-        aggs = [f"arg_min(d, t) FILTER (WHERE l = {j + 1}) / 1e6 AS dt_{j + 1}" for j in range(1, n)]
-        ctes.append(f"lv AS (SELECT u, max(l) AS level, min(t) FILTER (WHERE l = 1) AS t0, {', '.join(aggs)} "
-                    f"FROM ({union}) GROUP BY u)")
-    elif mode == "strict":
+    if mode == "strict":
         win = "(PARTITION BY u ORDER BY t, k)"
         conds = [f"(lead(e, {j}) OVER {win} = {names[j]} AND lead(t, {j}) OVER {win} <= t + {w})" for j in range(1, n)]
         depth = " ".join(f"WHEN {' AND '.join(conds[:j])} THEN {j + 1}" for j in range(n - 1, 0, -1))
@@ -116,7 +135,7 @@ def build_levels_sql(
         aggs = [f"arg_min(g{j + 1}, t) FILTER (WHERE l >= {j + 1}) / 1e6 AS dt_{j + 1}" for j in range(1, n)]
         ctes.append(f"lv AS (SELECT u, max(l) AS level, min(t) AS t0{''.join(', ' + a for a in aggs)} "
                     f"FROM chains WHERE e = {names[0]} GROUP BY u)")
-    else:
+    elif mode == "any":
         win = f"(PARTITION BY u ORDER BY t RANGE BETWEEN CURRENT ROW AND {w} FOLLOWING)"
         has = [f"(count(*) FILTER (WHERE e = {names[j]}) OVER {win} > 0)" for j in range(n)]
         depth = " ".join(f"WHEN {' AND '.join(has[:j + 1])} THEN {j + 1}" for j in range(n - 1, -1, -1))
