@@ -1,33 +1,57 @@
-"""Vega-Lite specs (through Altair) for the chart records of findings."""
+"""Vega-Lite specs for the chart records of findings, written as plain dicts.
+
+Plain dicts rather than a chart library: the specs are small and fixed, and building them costs nothing
+on every page rerun (no schema validation), which keeps cached interactions fast.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-import altair as alt
-import pandas as pd
+from insights.findings import ChartData, ChartRow
 
-from insights.findings import ChartData
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+HIGHLIGHT, MUTED = "#d62728", "#8c8c8c"
+
+
+def _num(value: float) -> float | None:
+    """JSON-safe number: NaN and infinities become null (Vega-Lite skips them)."""
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def _values(rows: tuple[ChartRow, ...]) -> list[dict[str, Any]]:
+    return [{"x": r.x, "y": _num(r.y), "low": _num(r.low), "high": _num(r.high), "group": r.group} for r in rows]
 
 
 def vega_lite(chart: ChartData) -> dict[str, Any]:
     """A Vega-Lite dict for ``chart`` (bars with intervals, histogram per group, or series with a marker)."""
-    frame = pd.DataFrame([{"x": r.x, "y": r.y, "low": r.low, "high": r.high, "group": r.group} for r in chart.rows])
+    values = _values(chart.rows)
     fmt = ".1%" if chart.percent else ",.3g"
-    y = alt.Y("y:Q", title=chart.y_title, axis=alt.Axis(format=fmt))
+    y = {"field": "y", "type": "quantitative", "title": chart.y_title, "axis": {"format": fmt}}
+    x_nominal = {"field": "x", "type": "nominal", "title": chart.x_title, "sort": None}
+    spec: dict[str, Any] = {"$schema": SCHEMA, "title": chart.title, "height": 220, "data": {"values": values}}
     if chart.kind == "histogram":
-        base = alt.Chart(frame).mark_bar(opacity=0.6).encode(
-            x=alt.X("x:N", title=chart.x_title, sort=None), y=y, color=alt.Color("group:N", title=None),
-            xOffset="group:N")
-    elif chart.kind == "series":
-        line = alt.Chart(frame).mark_line(point=True).encode(x=alt.X("x:T", title=chart.x_title), y=y)
-        rule = alt.Chart(pd.DataFrame({"x": [chart.marker]})).mark_rule(strokeDash=[4, 4]).encode(x="x:T")
-        base = line + rule if chart.marker else line
-    else:
-        bars = alt.Chart(frame).mark_bar().encode(
-            x=alt.X("x:N", title=chart.x_title, sort=None), y=y,
-            color=alt.condition(alt.datum.group == "highlight", alt.value("#d62728"), alt.value("#8c8c8c")))
-        errs = alt.Chart(frame.dropna(subset=["low"])).mark_errorbar().encode(
-            x=alt.X("x:N", sort=None), y=alt.Y("low:Q", title=chart.y_title), y2="high:Q")
-        base = bars + errs if frame["low"].notna().any() else bars
-    return base.properties(title=chart.title, height=220).to_dict()
+        spec |= {"mark": {"type": "bar", "opacity": 0.6},
+                 "encoding": {"x": x_nominal, "y": y, "color": {"field": "group", "type": "nominal", "title": None},
+                              "xOffset": {"field": "group", "type": "nominal"}}}
+        return spec
+    if chart.kind == "series":
+        line = {"mark": {"type": "line", "point": True},
+                "encoding": {"x": {"field": "x", "type": "temporal", "title": chart.x_title}, "y": y}}
+        if not chart.marker:
+            return spec | line
+        rule = {"data": {"values": [{"x": chart.marker}]}, "mark": {"type": "rule", "strokeDash": [4, 4]},
+                "encoding": {"x": {"field": "x", "type": "temporal"}}}
+        return spec | {"layer": [line, rule]}
+    bars = {"mark": {"type": "bar"},
+            "encoding": {"x": x_nominal, "y": y,
+                         "color": {"condition": {"test": "datum.group === 'highlight'", "value": HIGHLIGHT},
+                                   "value": MUTED}}}
+    if not any(v["low"] is not None for v in values):
+        return spec | bars
+    errs = {"transform": [{"filter": "isValid(datum.low)"}], "mark": {"type": "errorbar"},
+            "encoding": {"x": {"field": "x", "type": "nominal", "sort": None},
+                         "y": {"field": "low", "type": "quantitative", "title": chart.y_title},
+                         "y2": {"field": "high"}}}
+    return spec | {"layer": [bars, errs]}

@@ -49,7 +49,7 @@ class ChartRow:
 
 @dataclass(frozen=True, slots=True)
 class ChartData:
-    """A small chart record the UI turns into Altair (see :func:`insights.charts.vega_lite`).
+    """A small chart record the UI turns into Vega-Lite (see :func:`insights.charts.vega_lite`).
 
     kind
         ``bars`` (one bar per category with its interval), ``histogram`` (shares per bin, one series per

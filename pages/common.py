@@ -22,6 +22,12 @@ def load_sample() -> Dataset:
     return load_file(SAMPLE_PATH)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def events_of(_ds: Dataset, key: str) -> list[str]:
+    """Distinct event names, most frequent first, once per dataset and roles (``key``: ``ds.cache_key``)."""
+    return event_values(_ds)
+
+
 def _load_upload() -> None:
     """Load a newly uploaded file; on failure keep the previous dataset and say why in one line."""
     upload = st.session_state.get("sidebar_upload")
@@ -74,7 +80,7 @@ def _apply_roles(ds: Dataset) -> Dataset:
 def metric_options(ds: Dataset) -> list[str]:
     """Metric specs the user can pick: events (conversion), then numeric columns."""
     if ds.shape == "event_log":
-        events = event_values(ds)
+        events = events_of(ds, ds.cache_key)
         sums = [f"sum:{m}" for m in ds.roles.metrics]
         return events + [f"count:{e}" for e in events] + sums
     return list(ds.roles.metrics)

@@ -12,11 +12,10 @@ from insights import (
     ExperimentSpec,
     InsightsError,
     analyze_experiment,
-    event_values,
     plan_next_test,
     variant_values,
 )
-from pages.common import NONE, current_dataset, metric_options, north_star, show_error
+from pages.common import NONE, current_dataset, events_of, metric_options, north_star, show_error
 
 
 @st.cache_data(show_spinner="Analysing the experiment...", max_entries=16)
@@ -56,7 +55,7 @@ if variant_col is None:
     st.stop()
 try:
     values = variant_values(ds, variant_col)
-    events = event_values(ds) if ds.shape == "event_log" else []
+    events = events_of(ds, ds.cache_key) if ds.shape == "event_log" else []
 except InsightsError as exc:
     show_error(exc)
     st.stop()

@@ -1,6 +1,5 @@
 """Funnel page: steps, window and order mode -> units per step, time to convert, trend, breakdown, variants."""
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -11,10 +10,9 @@ from insights import (
     InsightsError,
     analyze_funnel,
     dropoff_cohort,
-    event_values,
     suggest_steps,
 )
-from pages.common import NONE, current_dataset, show_error
+from pages.common import NONE, current_dataset, events_of, show_error
 
 UNITS = {"minutes": 60, "hours": 3600, "days": 86_400}
 
@@ -39,7 +37,7 @@ ds = current_dataset()
 if ds is None:
     st.stop()
 try:
-    events = event_values(ds)
+    events = events_of(ds, ds.cache_key)
     suggestion = [s for s in cached_suggestion(ds, ds.cache_key) if s in events]
 except InsightsError as exc:
     show_error(exc)
@@ -66,8 +64,10 @@ table = pd.DataFrame([{"step": f"{s.step}. {s.event}", "units": s.n_units, "from
                        "from previous": s.conversion_from_previous, "drop-off": s.drop_off,
                        "median time (s)": s.median_seconds_from_previous, "p90 time (s)": s.p90_seconds_from_previous}
                       for s in r.steps])
-st.altair_chart(alt.Chart(table).mark_bar().encode(
-    x=alt.X("step:N", sort=None), y="units:Q", tooltip=list(table.columns)), width="stretch")
+st.vega_lite_chart(table, {"mark": "bar", "encoding": {
+    "x": {"field": "step", "type": "nominal", "sort": None}, "y": {"field": "units", "type": "quantitative"},
+    "tooltip": [{"field": c, "type": "nominal" if c == "step" else "quantitative"} for c in table.columns]}},
+    width="stretch")
 pct = st.column_config.NumberColumn(format="percent")
 st.dataframe(table, hide_index=True, column_config={"from start": pct, "from previous": pct}, key="funnel_table")
 
@@ -76,11 +76,15 @@ if r.histogram:
     hist = pd.DataFrame([{"step": f"{b.step}. {r.steps[b.step - 1].event}", "from (s)": b.bin_start_seconds,
                           "units": b.n_units} for b in r.histogram])
     left.subheader("Time to convert from the previous step")
-    left.altair_chart(alt.Chart(hist).mark_bar().encode(x="from (s):O", y="units:Q", color="step:N"), width="stretch")
+    left.vega_lite_chart(hist, {"mark": "bar", "encoding": {
+        "x": {"field": "from (s)", "type": "ordinal"}, "y": {"field": "units", "type": "quantitative"},
+        "color": {"field": "step", "type": "nominal"}}}, width="stretch")
 trend = pd.DataFrame([{"period": p.period, "entered": p.n_units[0], "conversion": p.conversion} for p in r.trend])
 right.subheader(f"Conversion by entry {r.trend_grain}")
-right.altair_chart(alt.Chart(trend).mark_line(point=True).encode(
-    x="period:T", y=alt.Y("conversion:Q", axis=alt.Axis(format="%")), tooltip=["period:T", "entered:Q"]),
+right.vega_lite_chart(trend, {"mark": {"type": "line", "point": True}, "encoding": {
+    "x": {"field": "period", "type": "temporal"},
+    "y": {"field": "conversion", "type": "quantitative", "axis": {"format": "%"}},
+    "tooltip": [{"field": "period", "type": "temporal"}, {"field": "entered", "type": "quantitative"}]}},
     width="stretch")
 
 if r.breakdown:
@@ -89,9 +93,10 @@ if r.breakdown:
                          "from start": s.conversion_from_start, "vs rest": s.abs_diff, "p": s.p_value,
                          "adjusted p": s.p_value_adjusted, "note": g.reason or ""}
                         for g in r.breakdown for s in g.steps])
-    st.altair_chart(alt.Chart(seg).mark_bar().encode(x=alt.X("step:N", sort=None), xOffset="segment:N",
-                                                     y=alt.Y("from start:Q", axis=alt.Axis(format="%")),
-                                                     color="segment:N"), width="stretch")
+    st.vega_lite_chart(seg, {"mark": "bar", "encoding": {
+        "x": {"field": "step", "type": "nominal", "sort": None}, "xOffset": {"field": "segment", "type": "nominal"},
+        "y": {"field": "from start", "type": "quantitative", "axis": {"format": "%"}},
+        "color": {"field": "segment", "type": "nominal"}}}, width="stretch")
     st.dataframe(seg, hide_index=True, column_config={"from start": pct, "vs rest": pct}, key="funnel_breakdown")
 if r.variants:
     st.subheader(f"Variants against {r.control}")
