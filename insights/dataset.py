@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
 
 from insights.errors import InsightsError
-from insights.sql import quote_ident
+from insights.sql import Dialect, quote_ident
+
+if TYPE_CHECKING:
+    from insights.engine import Engine
 
 Role = Literal["unit", "time", "event", "variant", "dimension", "metric", "other"]
 Shape = Literal["event_log", "unit_table"]
@@ -97,6 +100,9 @@ class Dataset:
 
     The connection is locked down after loading (no file or network access, configuration
     locked), so SQL from people and LLMs can run on a cursor of it safely.
+
+    When the events live in another engine (PostgreSQL, Spark), ``engine`` is that engine, ``con`` is None
+    and :meth:`query` translates the core's DuckDB SQL to the engine's dialect.
     """
 
     con: duckdb.DuckDBPyConnection = field(repr=False, compare=False)
@@ -107,6 +113,12 @@ class Dataset:
     roles: Roles
     shape: Shape
     load_notes: tuple[tuple[str, str], ...] = ()
+    engine: Engine | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def dialect(self) -> Dialect:
+        """The SQL dialect of the engine that runs the analyses."""
+        return "duckdb" if self.engine is None else self.engine.dialect
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -173,6 +185,10 @@ class Dataset:
 
     def query(self, sql: str, params: dict[str, object] | None = None) -> list[tuple]:
         """Run core SQL (built by the core, never user text) on a fresh cursor; return all rows."""
+        if self.engine is not None:
+            from insights.engine import translate
+
+            return self.engine.query(translate(sql, params, self.engine.dialect))
         cur = self.con.cursor()
         try:
             return cur.execute(sql, params or {}).fetchall()
@@ -180,6 +196,10 @@ class Dataset:
             cur.close()
 
     def query_df(self, sql: str, params: dict[str, object] | None = None):  # noqa: ANN201 - pandas frame
+        if self.engine is not None:
+            from insights.engine import translate
+
+            return self.engine.query_df(translate(sql, params, self.engine.dialect))
         cur = self.con.cursor()
         try:
             return cur.execute(sql, params or {}).df()

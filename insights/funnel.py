@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,6 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from insights.dataset import Dataset
+from insights.engine import TempRelation
 from insights.errors import InsightsError
 from insights.funnel_breakdown import MISSING, OTHER, SegmentFunnel, VariantStep, segment_funnels, variant_steps
 from insights.funnel_sql import (
@@ -32,7 +32,7 @@ from insights.funnel_sql import (
 )
 from insights.funnel_suggest import suggest_steps as suggest_steps  # re-exported: the Funnel page's default
 from insights.metrics import event_values
-from insights.sql import inline_params, quote_ident
+from insights.sql import inline_params
 
 DAY = 86_400.0
 MAX_STEPS = 10
@@ -180,40 +180,35 @@ def analyze_funnel(ds: Dataset, spec: FunnelSpec) -> FunnelResult:
     with_variant = spec.compare_variants and ds.roles.variant is not None
     levels_sql, params = build_levels_sql(ds, steps, spec.window_seconds, spec.mode, segment=spec.by,
                                           variant=with_variant)
-    table = quote_ident(f"funnel_levels_{uuid.uuid4().hex}")
-    cur = ds.con.cursor()
+    rel = TempRelation(ds, levels_sql, params, prefix="funnel_levels")
+    table = rel.name
     try:
-        cur.execute(f"CREATE TEMP TABLE {table} AS {levels_sql}", params)
-        overall = _steps(cur.execute(build_steps_sql(table, n)).fetchone(), steps)  # type: ignore[arg-type]
+        overall = _steps(rel.query(build_steps_sql(table, n))[0], steps)
         edges = [e for e in HIST_EDGES if e < spec.window_seconds] or [0.0]
         hist = tuple(HistogramBin(int(s), edges[b], edges[b + 1] if b + 1 < len(edges) else math.inf, int(c))
-                     for s, b, c in cur.execute(build_histogram_sql(table, n, spec.window_seconds)).fetchall())
-        span = cur.execute(f"SELECT date_diff('day', min(entered_at), max(entered_at)) FROM {table}").fetchone()
+                     for s, b, c in rel.query(build_histogram_sql(table, n, spec.window_seconds)))
+        span = rel.query(f"SELECT date_diff('day', min(entered_at), max(entered_at)) FROM {table}")[0]
         grain: Literal["day", "week"] = "day" if span is None or span[0] is None or span[0] <= 90 else "week"
         trend = tuple(TrendPoint(r[0], tuple(int(v) for v in r[1:]))
-                      for r in cur.execute(build_trend_sql(table, n, grain)).fetchall())
+                      for r in rel.query(build_trend_sql(table, n, grain)))
         breakdown: tuple[SegmentFunnel, ...] = ()
         if spec.by is not None:
             top = (f"(SELECT coalesce(segment, '{MISSING}') AS s FROM {table} GROUP BY 1 "
                    f"ORDER BY count(*) DESC, 1 LIMIT {int(spec.top_n)})")
             folded = (f"(SELECT l.*, coalesce(top.s, '{OTHER}') AS grp_value FROM {table} AS l LEFT JOIN {top} "
                       f"AS top ON coalesce(l.segment, '{MISSING}') = top.s)")
-            rows = cur.execute(build_steps_sql(folded, n, "grp_value")).fetchall()
+            rows = rel.query(build_steps_sql(folded, n, "grp_value"))
             rows.sort(key=lambda r: (r[0] == OTHER, -int(r[1]), str(r[0])))
             breakdown = segment_funnels([(str(r[0]), _counts(r[1:], n)) for r in rows], steps,
                                         spec.min_segment_units)
         variants: tuple[VariantStep, ...] = ()
         control = None
         if with_variant:
-            rows = cur.execute(build_steps_sql(f"(SELECT * FROM {table} WHERE variant IS NOT NULL)", n,
-                                               "variant")).fetchall()
+            rows = rel.query(build_steps_sql(f"(SELECT * FROM {table} WHERE variant IS NOT NULL)", n, "variant"))
             if len(rows) >= 2:
                 control, variants = variant_steps([(str(r[0]), _counts(r[1:], n)) for r in rows], steps)
     finally:
-        try:
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
-        finally:
-            cur.close()
+        rel.close()
     sql, sql_params = build_funnel_sql(ds, steps, spec.window_seconds, spec.mode)
     return FunnelResult(spec, overall, hist, trend, grain, breakdown, variants, control,
                         inline_params(sql, sql_params))

@@ -17,11 +17,11 @@ the other devices do not show up as converting "better than the rest". Every tes
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from insights.dataset import Dataset
+from insights.engine import TempRelation
 from insights.findings import ChartData, ChartRow, Finding, direction_of, relative
 from insights.funnel_sql import build_levels_sql
 from insights.funnel_suggest import suggest_steps
@@ -63,26 +63,23 @@ def _counts(ds: Dataset, steps: Sequence[str], window: float, dims: Sequence[str
     """Per dimension, units at each step per first-touch value (largest values first)."""
     levels, params = build_levels_sql(ds, steps, window)
     unit, ts = quote_ident(ds.roles.unit), ds.time_sql()  # type: ignore[arg-type]
-    # one arg_min over a struct of all dimensions: a single comparison per row instead of one per dimension
-    touch = ", ".join(f"d{i} := CAST({quote_ident(d)} AS VARCHAR)" for i, d in enumerate(dims))
-    picks = ", ".join(f"first_touch.d.d{i} AS d{i}" for i in range(len(dims)))
-    table = quote_ident(f"funnel_findings_{uuid.uuid4().hex}")
+    if ds.dialect == "duckdb":
+        # one arg_min over a struct of all dimensions: a single comparison per row instead of one per dimension
+        touch = ", ".join(f"d{i} := CAST({quote_ident(d)} AS VARCHAR)" for i, d in enumerate(dims))
+        first = f"arg_min(struct_pack({touch}), {ts}) AS d"
+        picks = ", ".join(f"first_touch.d.d{i} AS d{i}" for i in range(len(dims)))
+    else:
+        # arg_min_null keeps a NULL value of the first row, as the struct above does
+        first = ", ".join(f"arg_min_null(CAST({quote_ident(d)} AS VARCHAR), {ts}) AS d{i}" for i, d in enumerate(dims))
+        picks = ", ".join(f"first_touch.d{i} AS d{i}" for i in range(len(dims)))
     counts = ", ".join(f"count(*) FILTER (WHERE level >= {k})" for k in range(1, len(steps) + 1))
-    cur = ds.con.cursor()
-    try:
-        cur.execute(f"CREATE TEMP TABLE {table} AS WITH levels AS ({levels}), first_touch AS (SELECT {unit} AS unit, "
-                    f"arg_min(struct_pack({touch}), {ts}) AS d FROM {ds.table_sql} "
-                    f"WHERE {unit} IS NOT NULL AND {ts} IS NOT NULL GROUP BY 1) "
-                    f"SELECT levels.level, {picks} FROM levels JOIN first_touch USING (unit)",
-                    params)
-        union = " UNION ALL ".join(f"SELECT {i} AS dim, {_value_sql(f'd{i}')} AS value, {counts} FROM {table} "
+    select = (f"WITH levels AS ({levels}), first_touch AS (SELECT {unit} AS unit, {first} FROM {ds.table_sql} "
+              f"WHERE {unit} IS NOT NULL AND {ts} IS NOT NULL GROUP BY 1) "
+              f"SELECT levels.level, {picks} FROM levels JOIN first_touch USING (unit)")
+    with TempRelation(ds, select, params, prefix="funnel_findings") as rel:
+        union = " UNION ALL ".join(f"SELECT {i} AS dim, {_value_sql(f'd{i}')} AS value, {counts} FROM {rel.name} "
                                    f"GROUP BY 1, 2" for i in range(len(dims)))
-        rows = cur.execute(f"{union} ORDER BY 1, 3 DESC, 2").fetchall()
-    finally:
-        try:
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
-        finally:
-            cur.close()
+        rows = rel.query(f"{union} ORDER BY 1, 3 DESC, 2")
     out: dict[str, list[_Counts]] = {d: [] for d in dims}
     for dim, value, *n in rows:
         out[dims[int(dim)]].append(_Counts(str(value), tuple(int(x) for x in n)))

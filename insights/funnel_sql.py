@@ -13,7 +13,8 @@ sequential
     most chain start + window; the unit's level is the deepest level any chain reached; a row matching
     several steps (repeated event names) counts for each. Implemented as one ASOF join per step: for a
     step-k event the chain to extend is the latest level-(k-1) entry at or before it, whose start is the
-    latest possible (starts only grow along the order), so it is the one with the most window left.
+    latest possible (starts only grow along the order), so it is the one with the most window left. Engines
+    without ASOF JOIN get the equivalent range join (see :func:`_sequential_ctes`).
 strict
     The steps are consecutive events of the unit: no other event (nor a step out of order) between
     them. Rows with the same timestamp are ordered by the first step they match; rows matching no step
@@ -70,8 +71,11 @@ def _extras(ds: Dataset, segment: str | None, variant: bool, ts: str) -> tuple[s
     return cte, names
 
 
-def _sequential_ctes(ds: Dataset, names: Sequence[str], w: int, where: str) -> list[str]:
+def _sequential_ctes(ds: Dataset, names: Sequence[str], w: int, where: str, portable: bool = False) -> list[str]:
     """CTEs ending in ``lv`` for the sequential mode: one ASOF join per step, each step read by its own scan.
+
+    ``portable=True`` writes each ASOF join as a range join grouped by the step-k event, for engines without
+    ASOF JOIN (PostgreSQL, Spark); DuckDB keeps the ASOF form, which is faster.
 
     ``r{j}`` holds every step-(j+1) event that extends a chain (u, t, chain start s, previous step time p).
     Level 1 only needs the unit's first step-1 time, so it is grouped on its own; the deeper levels are
@@ -86,11 +90,20 @@ def _sequential_ctes(ds: Dataset, names: Sequence[str], w: int, where: str) -> l
     ctes = [f"h AS (SELECT u, min(t) AS t0 FROM {scan(0)} GROUP BY u)"]
     if n == 1:
         return [*ctes, "lv AS (SELECT u, 1 AS level, t0 FROM h)"]
-    ctes.append(f"r1 AS (SELECT x.u, x.t, r.t AS s, r.t AS p FROM {scan(1)} AS x ASOF JOIN {scan(0)} AS r "
-                f"ON x.u = r.u AND x.t >= r.t WHERE x.t <= r.t + {w})")
-    for j in range(2, n):
-        ctes.append(f"r{j} AS (SELECT x.u, x.t, r.s, r.t AS p FROM {scan(j)} AS x ASOF JOIN r{j - 1} AS r "
-                    f"ON x.u = r.u AND x.t >= r.t WHERE x.t <= r.s + {w})")
+    if portable:
+        # The latest level-(k-1) entry at or before x has the latest start (starts only grow along the order), so
+        # among all entries with r.t <= x.t whose window still covers x it is the one with max(r.t) and max(r.s).
+        ctes.append(f"r1 AS (SELECT x.u, x.t, max(r.t) AS s, max(r.t) AS p FROM {scan(1)} AS x JOIN {scan(0)} AS r "
+                    f"ON x.u = r.u AND r.t <= x.t AND x.t <= r.t + {w} GROUP BY x.u, x.t)")
+        for j in range(2, n):
+            ctes.append(f"r{j} AS (SELECT x.u, x.t, max(r.s) AS s, max(r.t) AS p FROM {scan(j)} AS x JOIN r{j - 1} "
+                        f"AS r ON x.u = r.u AND r.t <= x.t AND x.t <= r.s + {w} GROUP BY x.u, x.t)")
+    else:
+        ctes.append(f"r1 AS (SELECT x.u, x.t, r.t AS s, r.t AS p FROM {scan(1)} AS x ASOF JOIN {scan(0)} AS r "
+                    f"ON x.u = r.u AND x.t >= r.t WHERE x.t <= r.t + {w})")
+        for j in range(2, n):
+            ctes.append(f"r{j} AS (SELECT x.u, x.t, r.s, r.t AS p FROM {scan(j)} AS x ASOF JOIN r{j - 1} AS r "
+                        f"ON x.u = r.u AND x.t >= r.t WHERE x.t <= r.s + {w})")
     union = " UNION ALL ".join(f"SELECT u, {j + 1} AS l, t, t - p AS d FROM r{j}" for j in range(1, n))
     aggs = ", ".join(f"arg_min(d, t) FILTER (WHERE l = {j + 1}) / 1e6 AS dt_{j + 1}" for j in range(1, n))
     dts = ", ".join(f"d.dt_{j + 1}" for j in range(1, n))
@@ -107,8 +120,12 @@ def build_levels_sql(
     *,
     segment: str | None = None,
     variant: bool = False,
+    portable: bool | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """SQL giving one row per unit that did step 1: its level, entry time and step-to-step times."""
+    """SQL giving one row per unit that did step 1: its level, entry time and step-to-step times.
+
+    ``portable`` (default: when the dataset's engine is not DuckDB) avoids DuckDB's ASOF JOIN.
+    """
     ds.require("unit", "time", "event")
     p = Params("f")
     unit, ev, ts = quote_ident(ds.roles.unit), quote_ident(ds.roles.event), ds.time_sql()  # type: ignore[arg-type]
@@ -123,7 +140,8 @@ def build_levels_sql(
     base = (f"base AS MATERIALIZED (SELECT {unit} AS u, epoch_us({ts}) AS t, {ev} AS e, "
             f"{_step_case(ev, steps, names, other)} AS k FROM {ds.table_sql} {where}"
             f"{'' if mode == 'strict' else only_steps})")
-    ctes = _sequential_ctes(ds, names, w, where) if mode == "sequential" else [base]
+    portable = ds.dialect != "duckdb" if portable is None else portable
+    ctes = _sequential_ctes(ds, names, w, where, portable) if mode == "sequential" else [base]
     dts = [f"dt_{j + 1}" for j in range(1, n)]
     if mode == "strict":
         win = "(PARTITION BY u ORDER BY t, k)"

@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from insights.dataset import INTEGER_TYPES, Column, Roles, is_numeric, text_time_sql, time_unit_for
+from insights.dialects import to_dialect
 from insights.sql import quote_ident
+
+if TYPE_CHECKING:
+    from insights.engine import Engine
 
 SAMPLE_ROWS = 200_000
 MAX_DIMENSION_VALUES = 200
@@ -52,13 +57,13 @@ class ColumnStats:
     binary: bool
 
 
-def _measure_sql(table: str, columns: Sequence[Column]) -> str:
+def _measure_sql(table: str, columns: Sequence[Column], parse_text: bool = True) -> str:
     parts = []
     for c in columns:
         q = quote_ident(c.name)
         upper = c.dtype.upper()
         # Parsing text as time is costly: only columns whose name says time are candidates for the time role.
-        parses = upper == "VARCHAR" and _rank(c.name, _TIME) is not None
+        parses = parse_text and upper == "VARCHAR" and _rank(c.name, _TIME) is not None
         parts += [f"count(DISTINCT {q})", f"count({q})", f"count({text_time_sql(q)})" if parses else "0"]
         if upper.startswith(INTEGER_TYPES) or upper.startswith(("DOUBLE", "FLOAT", "DECIMAL")):
             parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE", f"bool_and({q} IN (0, 1))"]
@@ -67,11 +72,15 @@ def _measure_sql(table: str, columns: Sequence[Column]) -> str:
     return f"SELECT {', '.join(parts)} FROM (SELECT * FROM {quote_ident(table)} LIMIT {SAMPLE_ROWS})"
 
 
-def _measure(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[Column]) -> list[ColumnStats]:
+def _measure(con: duckdb.DuckDBPyConnection | Engine, table: str, columns: Sequence[Column]) -> list[ColumnStats]:
     # DuckDB plans many DISTINCT aggregates in one SELECT slowly (superlinear): measure in chunks.
     row: list = []
     for start in range(0, len(columns), COLUMNS_PER_SCAN):
-        row.extend(con.execute(_measure_sql(table, columns[start:start + COLUMNS_PER_SCAN])).fetchone() or ())
+        chunk = columns[start:start + COLUMNS_PER_SCAN]
+        if isinstance(con, duckdb.DuckDBPyConnection):
+            row.extend(con.execute(_measure_sql(table, chunk)).fetchone() or ())
+        else:  # text timestamps are parsed by DuckDB only; elsewhere the time column must be a timestamp
+            row.extend(con.query(to_dialect(_measure_sql(table, chunk, parse_text=False), con.dialect))[0])
     out = []
     for i, c in enumerate(columns):
         n_distinct, n_nonnull, n_parsed, lo, hi, zero_one = row[6 * i: 6 * i + 6]
@@ -101,8 +110,11 @@ def _is_time_like(s: ColumnStats) -> bool:
     return s.epoch is not None
 
 
-def infer_roles(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[Column]) -> Roles:
-    """Guess each column's role from its name, type and values; the user can override every guess."""
+def infer_roles(con: duckdb.DuckDBPyConnection | Engine, table: str, columns: Sequence[Column]) -> Roles:
+    """Guess each column's role from its name, type and values; the user can override every guess.
+
+    ``con`` is the DuckDB connection holding ``table``, or the engine holding it (PostgreSQL, Spark).
+    """
     stats = _measure(con, table, columns)
     time = _pick(stats, _TIME, _is_time_like)
     if time is None:

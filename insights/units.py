@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import duckdb
-
 from insights.dataset import Dataset, is_numeric
+from insights.engine import TempRelation
 from insights.metrics import Metric, build_units_sql
 from insights.sql import Params, inline_params, quote_ident, quote_literal
 
@@ -40,14 +39,14 @@ def _fmt_edge(x: float) -> str:
 
 @dataclass
 class UnitTable:
-    """Per-unit rows in a temporary table ``units`` on ``cur``: metric columns ``m0..``, dimension columns.
+    """Per-unit rows in a temporary relation ``units`` (``rel``): metric columns ``m0..``, dimension columns.
 
     ``buckets`` holds the quantile edges of numeric dimensions; ``segment_sql(d)`` is the SQL expression
     giving a unit's segment label on dimension ``d``.
     """
 
     ds: Dataset
-    cur: duckdb.DuckDBPyConnection
+    rel: TempRelation
     metrics: tuple[Metric, ...]
     dimensions: tuple[str, ...]
     n_units: int
@@ -87,7 +86,7 @@ class UnitTable:
         return [*out, "> " + _fmt_edge(edges[-1])] if edges else out
 
     def query(self, sql: str) -> list[tuple]:
-        return self.cur.execute(sql).fetchall()
+        return self.rel.query(sql)
 
     def display_sql(self, metric: Metric, dims: Sequence[str], body: str) -> str:
         """Self-contained SQL: the per-unit SQL for ``metric`` and ``dims`` as CTE ``units``, then ``body``.
@@ -100,23 +99,26 @@ class UnitTable:
                              uq.params)
 
     def close(self) -> None:
-        self.cur.close()
+        self.rel.close()
 
 
 def prepare_units(ds: Dataset, metrics: Sequence[Metric], dimensions: Sequence[str] | None = None) -> UnitTable:
     """Materialise the per-unit rows for ``metrics`` and ``dimensions`` and find numeric bucket edges."""
     dims = tuple(segment_dimensions(ds) if dimensions is None else dimensions)
     uq = build_units_sql(ds, list(metrics), list(dims))
-    cur = ds.con.cursor()
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {UNITS_TABLE} AS {uq.sql}", uq.params)
+    rel = TempRelation(ds, uq.sql, uq.params, name=UNITS_TABLE)
     numeric = [d for d in dims if is_numeric(ds.dtype(d))]
     parts = ["count(*)"]
     for d in numeric:
         q = quote_ident(d)
         parts += [f"approx_count_distinct({q})",
                   f"quantile_cont({q}, {[round((i + 1) / N_BUCKETS, 6) for i in range(N_BUCKETS - 1)]})"]
-    row = cur.execute(f"SELECT {', '.join(parts)} FROM {UNITS_TABLE}").fetchone() or (0,)
-    table = UnitTable(ds, cur, tuple(metrics), dims, int(row[0]))
+    try:
+        row = (rel.query(f"SELECT {', '.join(parts)} FROM {UNITS_TABLE}") or [(0,)])[0]
+    except BaseException:
+        rel.close()
+        raise
+    table = UnitTable(ds, rel, tuple(metrics), dims, int(row[0]))
     for i, d in enumerate(numeric):
         distinct, edges = row[1 + 2 * i], row[2 + 2 * i]
         if distinct is not None and distinct >= BUCKET_MIN_DISTINCT and edges:
