@@ -27,9 +27,9 @@ def cached_suggestion(_ds: Dataset, key: str) -> tuple[str, ...]:
     return suggest_steps(_ds)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def cached_cohort_csv(_ds: Dataset, key: str, spec: FunnelSpec, step: int) -> bytes:
-    return dropoff_cohort(_ds, spec, step).to_csv(index=False).encode()
+def cohort_csv(ds: Dataset, spec: FunnelSpec, step: int) -> bytes:
+    """The drop-off cohort as CSV; called only when the download is clicked."""
+    return dropoff_cohort(ds, spec, step).to_csv(index=False).encode()
 
 
 st.title("Funnel")
@@ -107,7 +107,7 @@ if r.variants:
 
 k = st.selectbox("Drop-off cohort: units that reached step", list(range(1, len(steps))),
                  format_func=lambda i: f"{i}. {steps[i - 1]} but not {steps[i]}", key="funnel_cohort_step")
-st.download_button("Download cohort CSV", cached_cohort_csv(ds, ds.cache_key, spec, k),
+st.download_button("Download cohort CSV", lambda: cohort_csv(ds, spec, k),
                    file_name=f"dropoff_step{k}.csv", mime="text/csv", key="funnel_cohort_download")
 with st.expander("SQL (DuckDB)"):
     st.code(r.sql, language="sql")

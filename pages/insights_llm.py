@@ -65,19 +65,10 @@ def statement(f: Finding, phrasing: Phrasing | None) -> None:
                + f"  \nExact statement: {f.statement}")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _reports(_result: InsightsResult, result_key: tuple[str, ...], source: str, _phrasing: Phrasing | None,
-             phrasing_key: tuple[str, ...]) -> tuple[str, str]:
-    return report_html(_result, source, _phrasing), report_markdown(_result, source, _phrasing)
-
-
 def report_downloads(result: InsightsResult, source: str, phrasing: Phrasing | None) -> None:
-    """Download buttons for the HTML and Markdown reports of what the page shows."""
-    result_key = (result.metric, *(f"{f.key}|{f.statement}" for f in result.insights))
-    phrasing_key = tuple(f"{p.key}|{p.source}|{p.text}" for p in phrasing.insights) if phrasing else ()
-    html, md = _reports(result, result_key, source, phrasing, phrasing_key)
+    """Download buttons for the HTML and Markdown reports of what the page shows, written when clicked."""
     c1, c2 = st.columns(2)
-    c1.download_button("Download report (HTML)", html, file_name="insights_report.html", mime="text/html",
-                       key="insights_report_html")
-    c2.download_button("Download report (Markdown)", md, file_name="insights_report.md", mime="text/markdown",
-                       key="insights_report_md")
+    c1.download_button("Download report (HTML)", lambda: report_html(result, source, phrasing),
+                       file_name="insights_report.html", mime="text/html", key="insights_report_html")
+    c2.download_button("Download report (Markdown)", lambda: report_markdown(result, source, phrasing),
+                       file_name="insights_report.md", mime="text/markdown", key="insights_report_md")
