@@ -7,7 +7,8 @@ rendered insight cards on the bundled sample (five "Why it ranked" captions and 
 canvas), each run in a fresh server process (cold caches). Interaction: on the Funnel page, with the suggested
 steps, switch the window unit between days and minutes; after both values have been computed once, every
 switch is a cache hit, timed from the option click to the funnel chart showing that window's bars. Prints the
-medians with the load average (``uptime``) before and after; the aims are under 3 s and under 0.5 s.
+medians with the load average (``uptime``) before and after; the aims are under 3 s and under 0.5 s. Each start
+is paired with the start of a one-line Streamlit app in the same browser: the floor of any start on this machine.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from tests.browser_support import browser_page, running_app  # noqa: E402
 TIMEOUT_MS = 300_000
 CARDS = 5
 START_AIM_S, INTERACTION_AIM_S = 3.0, 0.5
+BARE_TEXT = "A one-line Streamlit app"
 LABELS_JS = """() => [...document.querySelectorAll("[data-testid=stVegaLiteChart] [aria-label^='step: ']")]
                      .map(e => e.getAttribute('aria-label')).join('|')"""
 
@@ -43,6 +46,17 @@ def time_start(page) -> float:  # noqa: ANN001 - a playwright Page
         page.get_by_text("Why it ranked").nth(CARDS - 1).wait_for(timeout=TIMEOUT_MS)
         page.locator("[data-testid=stVegaLiteChart] svg, [data-testid=stVegaLiteChart] canvas").nth(
             CARDS - 1).wait_for(timeout=TIMEOUT_MS)
+        elapsed = time.monotonic() - t0
+        page.goto("about:blank")
+    return elapsed
+
+
+def time_bare_start(page, script: Path) -> float:  # noqa: ANN001 - a playwright Page
+    """The floor: seconds from ``streamlit run`` of a one-line app to its text in the page, same browser."""
+    t0 = time.monotonic()
+    with running_app(timeout=TIMEOUT_MS / 1000, script=script) as url:
+        page.goto(url)
+        page.get_by_text(BARE_TEXT).wait_for(timeout=TIMEOUT_MS)
         elapsed = time.monotonic() - t0
         page.goto("about:blank")
     return elapsed
@@ -86,17 +100,22 @@ def main() -> int:
     parser.add_argument("--switches", type=int, default=5, help="cached funnel-window switches to time")
     args = parser.parse_args()
     print(f"load before: {uptime()}", flush=True)
-    with browser_page() as page:
-        starts = []
+    with browser_page() as page, tempfile.TemporaryDirectory() as tmp:
+        bare = Path(tmp) / "bare.py"
+        bare.write_text(f"import streamlit as st\n\nst.write({BARE_TEXT!r})\n")
+        starts, floors = [], []
         for i in range(args.runs):
+            floors.append(time_bare_start(page, bare))
             starts.append(time_start(page))
-            print(f"start run {i + 1}: {starts[-1]:.2f} s", flush=True)
+            print(f"start run {i + 1}: {starts[-1]:.2f} s (one-line app: {floors[-1]:.2f} s)", flush=True)
         switches = time_interactions(page, args.switches)
         print("cached switches: " + ", ".join(f"{t:.3f}" for t in switches) + " s", flush=True)
-    start, switch = statistics.median(starts), statistics.median(switches)
+    start, switch, floor = statistics.median(starts), statistics.median(switches), statistics.median(floors)
     print(f"load after: {uptime()}")
     print(f"start to first insight cards: median {start:.2f} s of {len(starts)} (aim < {START_AIM_S} s: "
           f"{'met' if start < START_AIM_S else 'not met'})")
+    print(f"one-line Streamlit app to its text (the floor of any start here): median {floor:.2f} s; "
+          f"the app's start is {start / floor:.1f}x that")
     print(f"cached funnel-window change: median {switch:.3f} s of {len(switches)} (aim < {INTERACTION_AIM_S} s: "
           f"{'met' if switch < INTERACTION_AIM_S else 'not met'})")
     return 0

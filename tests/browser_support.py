@@ -28,10 +28,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_app(env: dict[str, str] | None = None, timeout: float = 90.0,
-                extra_args: list[str] | None = None) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free loopback port until the block ends; yield its URL."""
+                extra_args: list[str] | None = None, script: Path | None = None) -> Iterator[str]:
+    """Run ``streamlit run app.py`` (or ``script``) on a free loopback port until the block ends; yield its URL."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"), "--server.address", "127.0.0.1",
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            *(extra_args or [])]
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"streamlit-{port}.log", "w")  # noqa: SIM115
