@@ -21,12 +21,18 @@ from insights.dataset import Dataset
 from insights.errors import InsightsError
 from insights.jsonable import to_jsonable
 
+ENGINE_MODULES = ("psycopg", "pyspark", "py4j")
 COMMANDS = ("profile", "top", "segments", "experiment", "sql", "funnel", "report")
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    """Options every subcommand takes: the file, role overrides and ``--json``."""
-    parser.add_argument("path", help="CSV, gzip CSV or Parquet file")
+    """Options every subcommand takes: the file (or an engine source), role overrides and ``--json``."""
+    parser.add_argument("path", nargs="?", help="CSV, gzip CSV or Parquet file (or use --source)")
+    parser.add_argument("--source", help="run inside an engine instead: postgresql://USER@HOST:PORT/DB, or spark "
+                        "(local[2]) or a Spark master URL; credentials from PGPASSWORD or .streamlit/secrets.toml")
+    parser.add_argument("--table", help="events table of --source (e.g. analytics.events)")
+    parser.add_argument("--sql", dest="source_sql", metavar="SELECT",
+                        help="a SELECT over the events in the engine's dialect, instead of --table")
     parser.add_argument("--unit-col", help="column that identifies a unit (user, account, session)")
     parser.add_argument("--time-col", help="timestamp column")
     parser.add_argument("--event-col", help="event name column")
@@ -35,10 +41,22 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def open_dataset(args: argparse.Namespace) -> Dataset:
-    """Load ``args.path`` and apply the role overrides given on the command line."""
+    """Load ``args.path`` (or open ``--source``) and apply the role overrides given on the command line."""
     from insights.loading import load_file
 
-    ds = load_file(args.path)
+    source = getattr(args, "source", None)
+    if source:
+        from insights.warehouse import open_engine_source
+
+        if args.path:
+            raise InsightsError("bad_source", "Give either a file PATH or --source, not both.")
+        ds = open_engine_source(source, table=args.table, sql=args.source_sql)
+    elif args.path:
+        if args.table or args.source_sql:
+            raise InsightsError("bad_source", "--table and --sql name the events of a --source.")
+        ds = load_file(args.path)
+    else:
+        raise InsightsError("no_source", "Give a CSV, gzip CSV or Parquet file, or --source with --table.")
     overrides: dict[str, Any] = {}
     for flag, role in (("unit_col", "unit"), ("time_col", "time"), ("event_col", "event"),
                        ("variant_col", "variant")):
@@ -81,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: still one line unless debugging
         if os.environ.get("INSIGHTS_DEBUG"):
             raise
+        if type(exc).__module__.split(".")[0] in ENGINE_MODULES:  # the engine refused a query
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            print(f"error: the query on this data failed: {first}", file=sys.stderr)
+            return 2
         print(f"error: internal error ({type(exc).__name__}: {exc}); set INSIGHTS_DEBUG=1 for details",
               file=sys.stderr)
         return 1

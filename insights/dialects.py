@@ -118,6 +118,13 @@ def to_dialect(sql: str, dialect: Dialect, *, pretty: bool = False) -> str:
     statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     out, aliases = [], itertools.count(1)
     for tree in statements:
-        tree = tree.transform(lambda n: _rewrite(n, dialect, aliases), copy=False)
+        # children before parents, so that a rewritten call copies already rewritten arguments
+        for node in reversed(list(tree.dfs())):
+            new = _rewrite(node, dialect, aliases)
+            if new is not node:
+                if node is tree:
+                    tree = new
+                else:
+                    node.replace(new)
         out.append(tree.sql(dialect=dialect, pretty=pretty))
     return ";\n".join(out)

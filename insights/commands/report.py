@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     ds = open_dataset(args)
     result = find_insights(ds, args.metric, docs=args.docs, top_k=args.top)
     phrasing = llm_phrasing(ds, result.insights, args.docs, config) if config else None
-    kind = write_report(result, Path(args.path).name, args.out, phrasing)
+    kind = write_report(result, Path(args.path).name if args.path else ds.source, args.out, phrasing)
     n_llm = phrasing.n_llm if phrasing else 0
     if args.json:
         emit_json({"out": str(args.out), "format": kind, "metric": result.metric, "insights": len(result.insights),

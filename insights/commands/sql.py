@@ -51,6 +51,9 @@ def _client(args: argparse.Namespace) -> tuple[object | None, str | None]:
 
 def run(args: argparse.Namespace) -> int:
     ds = open_dataset(args)
+    if ds.engine is not None:
+        raise InsightsError("unsupported_source", "The sql subcommand answers questions on files only (with DuckDB); "
+                            "--source is not supported here yet.")
     client, model = _client(args)
     result = ask(ds, args.text, client, model=model)  # type: ignore[arg-type]
     if args.json:

@@ -1,0 +1,114 @@
+"""The same analyses on a real PostgreSQL server return DuckDB's numbers.
+
+A throwaway cluster (``tests/engine_servers.py``) holds the whole bundled sample (537,243 rows, loaded with
+COPY). Every expected value comes from DuckDB on the same rows: the file loaded by the ordinary loader
+(``sample_ds``). Counts, text and times must be equal; statistics equal to 1e-9 relative.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from insights import FunnelSpec, analyze_funnel, profile, segment_tests
+from insights.engines_pg import PostgresEngine
+from insights.errors import InsightsError
+from insights.warehouse import open_engine_source
+from tests.conftest import ROOT, SAMPLE
+from tests.engine_servers import REWRITES, assert_same, check_rewrite
+from tests.engine_servers import postgres_server as postgres_server  # noqa: F401 - the fixture
+
+FUNNEL = ("session_start", "view_item", "add_to_cart", "begin_checkout", "purchase")
+
+
+@pytest.fixture(scope="module")
+def pg_ds(postgres_server):
+    engine = PostgresEngine(postgres_server.url, {"password": postgres_server.password})
+    ds = open_engine_source(postgres_server.url, table="public.shop_events", engine=engine)
+    yield ds
+    engine.close()
+
+
+def test_postgres_schema_and_roles_equal_duckdb(pg_ds, sample_ds):
+    assert pg_ds.dialect == "postgres" and pg_ds.con is None
+    assert pg_ds.columns == sample_ds.columns
+    assert pg_ds.roles == sample_ds.roles and pg_ds.shape == sample_ds.shape == "event_log"
+
+
+@pytest.mark.parametrize("name", sorted(REWRITES))
+def test_each_sql_rewrite_returns_duckdbs_result_on_postgres(name, pg_ds, sample_ds):
+    check_rewrite(name, pg_ds, sample_ds)
+
+
+def test_approx_count_distinct_is_exact_on_postgres(pg_ds, sample_ds):
+    # DuckDB's sketch is approximate, so the expected value is DuckDB's exact count(DISTINCT ...)
+    want = sample_ds.query(f"SELECT count(DISTINCT user_id), count(DISTINCT country) FROM {sample_ds.table_sql}")
+    got = pg_ds.query(f"SELECT approx_count_distinct(user_id), approx_count_distinct(country) FROM {pg_ds.table_sql}")
+    assert got == want
+
+
+def test_profile_on_postgres_equals_duckdb(pg_ds, sample_ds):
+    got = profile(pg_ds)
+    assert_same(got, profile(sample_ds))
+    assert got.n_rows == 537_243 and got.source.startswith("public.shop_events on postgresql://postgres@127.0.0.1")
+
+
+@pytest.mark.parametrize("metric", ["purchase", "sum:revenue"])
+def test_segment_tests_on_postgres_equal_duckdb(metric, pg_ds, sample_ds):
+    got_metric, got = segment_tests(pg_ds, metric)
+    want_metric, want = segment_tests(sample_ds, metric)
+    assert got_metric == want_metric and len(want) >= 10
+    assert_same(got, want)
+
+
+def test_sequential_funnel_on_postgres_equals_duckdb(pg_ds, sample_ds):
+    spec = FunnelSpec(FUNNEL, window_seconds=3 * 86_400, by="device")
+    got = analyze_funnel(pg_ds, spec)
+    want = analyze_funnel(sample_ds, spec)
+    assert want.steps[-1].n_units > 1000 and want.breakdown and want.variants
+    assert_same(got, want)
+    assert "ASOF" not in got.sql and "ASOF JOIN" in want.sql
+
+
+def test_password_comes_from_secrets_or_pgpassword_never_the_url(postgres_server):
+    with pytest.raises(InsightsError) as err:
+        PostgresEngine(postgres_server.url, {})
+    assert err.value.code == "unreachable_source" and postgres_server.password not in err.value.message
+    PostgresEngine(postgres_server.url, {"password": postgres_server.password}).close()
+
+
+def _cli(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    if password:
+        env["PGPASSWORD"] = password
+    return subprocess.run([sys.executable, "-m", "insights", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=300)
+
+
+def test_cli_profile_on_postgres_prints_the_files_json(postgres_server):
+    got = _cli("profile", "--source", postgres_server.url, "--table", "shop_events", "--json",
+               password=postgres_server.password)
+    want = _cli("profile", str(SAMPLE), "--json")
+    assert got.returncode == 0 and want.returncode == 0, got.stderr
+    got_json, want_json = json.loads(got.stdout), json.loads(want.stdout)
+    got_json.pop("source"), want_json.pop("source")
+    assert_same(got_json, want_json)
+
+
+def test_cli_funnel_on_a_postgres_select_prints_the_files_json(postgres_server):
+    got = _cli("funnel", "--source", postgres_server.url, "--sql", "SELECT * FROM shop_events WHERE true",
+               "--steps", "session_start,add_to_cart,purchase", "--json", password=postgres_server.password)
+    want = _cli("funnel", str(SAMPLE), "--steps", "session_start,add_to_cart,purchase", "--json")
+    assert got.returncode == 0, got.stderr
+    assert_same(json.loads(got.stdout), json.loads(want.stdout))
+
+
+@pytest.mark.parametrize("url", ["postgresql://nobody@127.0.0.1:1/none", "postgresql://a b c"])
+def test_cli_unreachable_or_bad_postgres_url_is_one_line_and_exit_2(url):
+    done = _cli("profile", "--source", url, "--table", "events")
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("error: ")
