@@ -119,7 +119,7 @@ def to_dialect(sql: str, dialect: Dialect, *, pretty: bool = False) -> str:
     out, aliases = [], itertools.count(1)
     for tree in statements:
         # children before parents, so that a rewritten call copies already rewritten arguments
-        for node in reversed(list(tree.dfs())):
+        for node in reversed([n for n in tree.dfs() if isinstance(n, exp.Expression)]):
             new = _rewrite(node, dialect, aliases)
             if new is not node:
                 if node is tree:
