@@ -183,12 +183,26 @@ class Dataset:
         shape: Shape = "event_log" if roles.event and roles.time else "unit_table"
         return dataclasses.replace(self, roles=roles, shape=shape)
 
+    def _on_engine(self, sql: str, params: dict[str, object] | None, *, frame: bool):  # noqa: ANN202
+        """Core SQL translated for the dataset's engine; an engine failure becomes one readable line."""
+        from insights.engine import translate
+
+        engine = self.engine
+        assert engine is not None
+        try:
+            text = translate(sql, params, engine.dialect)
+            return engine.query_df(text) if frame else engine.query(text)
+        except InsightsError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - drivers raise their own exception types
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            label = {"postgres": "PostgreSQL", "spark": "Spark"}.get(engine.dialect, engine.name)
+            raise InsightsError("engine_error", f"{label} could not run this analysis: {first}") from exc
+
     def query(self, sql: str, params: dict[str, object] | None = None) -> list[tuple]:
         """Run core SQL (built by the core, never user text) on a fresh cursor; return all rows."""
         if self.engine is not None:
-            from insights.engine import translate
-
-            return self.engine.query(translate(sql, params, self.engine.dialect))
+            return self._on_engine(sql, params, frame=False)
         cur = self.con.cursor()
         try:
             return cur.execute(sql, params or {}).fetchall()
@@ -197,9 +211,7 @@ class Dataset:
 
     def query_df(self, sql: str, params: dict[str, object] | None = None):  # noqa: ANN201 - pandas frame
         if self.engine is not None:
-            from insights.engine import translate
-
-            return self.engine.query_df(translate(sql, params, self.engine.dialect))
+            return self._on_engine(sql, params, frame=True)
         cur = self.con.cursor()
         try:
             return cur.execute(sql, params or {}).df()

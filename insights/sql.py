@@ -51,9 +51,17 @@ def inline_params(sql: str, params: Mapping[str, Any]) -> str:
 
 
 def transpile(sql: str, dialect: Dialect) -> str:
-    """Translate DuckDB SQL to another dialect with sqlglot, pretty-printed."""
+    """Translate DuckDB SQL to another dialect with sqlglot, pretty-printed.
+
+    PostgreSQL and Spark get the same rewrites as the SQL the core runs there (:mod:`insights.dialects`), so
+    what is shown for them is what runs on them.
+    """
     if dialect == "duckdb":
         return sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True)[0]
+    if dialect in ("postgres", "spark"):
+        from insights.dialects import to_dialect
+
+        return to_dialect(sql, dialect, pretty=True)
     return sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0]
 
 

@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = ROOT / "sample_data" / "shop_events.parquet"
 SHELL_KEY = "app_shell_running"
 NONE = "(none)"
+SAMPLE, UPLOADED, WAREHOUSE = "Bundled sample", "Uploaded file", "Warehouse or Spark"
+SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+DIALECT_NAMES = {"duckdb": "DuckDB", "postgres": "PostgreSQL", "bigquery": "BigQuery", "snowflake": "Snowflake",
+                 "clickhouse": "ClickHouse", "spark": "Spark"}
 MAX_UPLOAD_MB = float(os.environ.get("INSIGHTS_MAX_UPLOAD_MB", "500"))
 
 
@@ -28,6 +32,34 @@ def events_of(_ds: Dataset, key: str) -> list[str]:
     return event_values(_ds)
 
 
+def warehouse_settings() -> tuple[str, str | None, str | None] | None:
+    """The configured engine source (source, table, sql), or None.
+
+    From the environment (``INSIGHTS_SOURCE`` with ``INSIGHTS_TABLE`` or ``INSIGHTS_SQL``) or the ``[warehouse]``
+    table of ``.streamlit/secrets.toml`` (``source``, ``table`` or ``sql``). Credentials stay there (or in
+    ``PGPASSWORD`` and the ``[postgres]`` secrets): the page never asks for them and never shows them.
+    """
+    from insights.warehouse import read_secrets
+
+    source = os.environ.get("INSIGHTS_SOURCE", "").strip()
+    if source:
+        return source, os.environ.get("INSIGHTS_TABLE") or None, os.environ.get("INSIGHTS_SQL") or None
+    try:
+        conf = read_secrets("warehouse", SECRETS_PATH)
+    except InsightsError:
+        return None
+    source = str(conf.get("source") or "").strip()
+    return (source, conf.get("table") or None, conf.get("sql") or None) if source else None
+
+
+@st.cache_resource(show_spinner="Connecting to the warehouse...", max_entries=4)
+def load_warehouse(source: str, table: str | None, sql: str | None) -> Dataset:
+    """The configured engine's events (they stay there; every analysis runs as SQL on the engine)."""
+    from insights.warehouse import open_engine_source
+
+    return open_engine_source(source, table=table, sql=sql)
+
+
 def _load_upload() -> None:
     """Load a newly uploaded file; on failure keep the previous dataset and say why in one line."""
     upload = st.session_state.get("sidebar_upload")
@@ -41,12 +73,17 @@ def _load_upload() -> None:
         return
     st.session_state.pop("upload_error", None)
     st.session_state["uploaded"] = ds
-    st.session_state["source"] = "Uploaded file"
+    st.session_state["source"] = UPLOADED
 
 
-def _base_dataset() -> Dataset | None:
-    if st.session_state.get("source") == "Uploaded file" and "uploaded" in st.session_state:
+def _base_dataset(warehouse: tuple[str, str | None, str | None] | None) -> Dataset | None:
+    if st.session_state.get("source") == UPLOADED and "uploaded" in st.session_state:
         return st.session_state["uploaded"]
+    if st.session_state.get("source") == WAREHOUSE and warehouse is not None:
+        try:
+            return load_warehouse(*warehouse)
+        except InsightsError as exc:
+            st.sidebar.error(f"{exc.message} The bundled sample is shown instead.")
     try:
         return load_sample()
     except InsightsError as exc:
@@ -98,16 +135,19 @@ def sidebar() -> Dataset | None:
     """Draw the sidebar and put the current dataset (with the user's roles) in session state."""
     st.sidebar.header("Data")
     _load_upload()
-    has_upload = "uploaded" in st.session_state
-    sources = ["Bundled sample", "Uploaded file"] if has_upload else ["Bundled sample"]
+    warehouse = warehouse_settings()
+    sources = [SAMPLE, *([UPLOADED] if "uploaded" in st.session_state else []), *([WAREHOUSE] if warehouse else [])]
     if st.session_state.get("source") not in sources:
-        st.session_state["source"] = "Bundled sample"
+        st.session_state["source"] = SAMPLE
     st.sidebar.radio("Source", sources, key="source")
     st.sidebar.file_uploader("Upload CSV, gzip CSV or Parquet", type=["csv", "gz", "parquet", "tsv", "txt"],
                              key="sidebar_upload", on_change=_load_upload)
     if "upload_error" in st.session_state:
         st.sidebar.error(st.session_state["upload_error"])
-    base = _base_dataset()
+    if st.session_state.get("source") == WAREHOUSE and warehouse is not None:
+        st.sidebar.caption("Events stay in the engine; only aggregates come back. Configured by INSIGHTS_SOURCE "
+                           "or the [warehouse] secrets.")
+    base = _base_dataset(warehouse)
     if base is None:
         st.session_state["dataset"] = None
         return None

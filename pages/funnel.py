@@ -11,8 +11,9 @@ from insights import (
     analyze_funnel,
     dropoff_cohort,
     suggest_steps,
+    transpile,
 )
-from pages.common import NONE, current_dataset, events_of, show_error
+from pages.common import DIALECT_NAMES, NONE, current_dataset, events_of, show_error
 
 UNITS = {"minutes": 60, "hours": 3600, "days": 86_400}
 
@@ -109,5 +110,5 @@ k = st.selectbox("Drop-off cohort: units that reached step", list(range(1, len(s
                  format_func=lambda i: f"{i}. {steps[i - 1]} but not {steps[i]}", key="funnel_cohort_step")
 st.download_button("Download cohort CSV", lambda: cohort_csv(ds, spec, k),
                    file_name=f"dropoff_step{k}.csv", mime="text/csv", key="funnel_cohort_download")
-with st.expander("SQL (DuckDB)"):
-    st.code(r.sql, language="sql")
+with st.expander(f"SQL ({DIALECT_NAMES.get(ds.dialect, ds.dialect)})"):
+    st.code(transpile(r.sql, ds.dialect) if ds.dialect != "duckdb" else r.sql, language="sql")

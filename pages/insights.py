@@ -10,11 +10,9 @@ from insights.initiatives import Initiative, load_initiatives, parse_initiative
 from insights.phrasing import is_rate
 from insights.pipeline import InsightsResult, find_insights
 from pages import insights_llm
-from pages.common import current_dataset, north_star, show_error
+from pages.common import DIALECT_NAMES, current_dataset, north_star, show_error
 
 BUNDLED_DOCS = Path(__file__).resolve().parent.parent / "sample_data" / "initiatives"
-DIALECT_NAMES = {"duckdb": "DuckDB", "postgres": "PostgreSQL", "bigquery": "BigQuery", "snowflake": "Snowflake",
-                 "clickhouse": "ClickHouse", "spark": "Spark"}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -54,7 +52,8 @@ if ds is not None:
     if doc_choice == "Upload":
         c1.file_uploader("Markdown or text", type=["md", "markdown", "txt"], accept_multiple_files=True,
                          key="insights_doc_upload")
-    dialect = c2.selectbox("SQL dialect", DIALECTS, format_func=DIALECT_NAMES.get, key="insights_dialect")
+    dialect = c2.selectbox("SQL dialect", DIALECTS, index=DIALECTS.index(ds.dialect), format_func=DIALECT_NAMES.get,
+                           key=f"insights_dialect_{ds.dialect}")
     top_k = c3.number_input("Top", min_value=1, max_value=20, value=5, key="insights_top")
     try:
         docs = _docs(doc_choice) if doc_choice != "None" else ()

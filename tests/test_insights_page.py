@@ -24,6 +24,6 @@ def test_insights_page_is_default_and_shows_five_cards_with_sql():
 def test_dialect_selector_transpiles_the_sql():
     at = AppTest.from_file(APP, default_timeout=240)
     at.run()
-    at.selectbox(key="insights_dialect").set_value("bigquery").run()
+    at.selectbox(key="insights_dialect_duckdb").set_value("bigquery").run()
     assert not at.exception
     assert all("`" in c.value and "\"" not in c.value for c in at.code)  # BigQuery quotes with backticks
