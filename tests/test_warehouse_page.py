@@ -42,6 +42,10 @@ def test_data_and_funnel_pages_run_on_postgres(configured, sample_ds):
     assert not at.exception and not at.sidebar.error
     ds = at.session_state["dataset"]
     assert ds.dialect == "postgres" and "shop_events" in ds.source and configured.password not in ds.source
+    assert not at.error, [e.value for e in at.error]
+    cards = [s.value for s in at.subheader]
+    assert len(cards) == 5, cards  # the Insights page: the pipeline ran on PostgreSQL
+    assert at.selectbox(key="insights_dialect_postgres").value == "postgres"
     at.switch_page("pages/data.py").run()
     assert not at.exception
     rows = sample_ds.query(f"SELECT count(*) FROM {sample_ds.table_sql}")[0][0]
