@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench sample clean browser-deps
+.PHONY: run test lint bench sample clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,19 @@ lint: $(STAMP)
 	$(PY) -m ruff check insights pages app.py tests bench sample_data
 	$(PY) -m mypy insights
 
-# The browser tests need Debian's chromium; install it when missing (root, or sudo where available).
-browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+# What the tests need from Debian, installed when missing (root, or sudo where available): chromium for the
+# browser tests, PostgreSQL for the warehouse tests (they start their own server), a JRE for Spark.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
+	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
 
-test: $(STAMP) browser-deps lint
+test: $(STAMP) system-deps lint
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
