@@ -8,6 +8,8 @@ below and lets sqlglot write the target dialect. Each rewrite keeps DuckDB's mea
   ``min_by`` / ``max_by`` get the same NULL filter.
 - ``epoch_us(ts)`` (microseconds since 1970) and ``make_timestamp(us)`` (its inverse): exact integer forms
   (PostgreSQL's ``to_timestamp`` goes through a double and can be off by a microsecond).
+- ``hash(...)`` (a 64-bit bucket key): Spark's ``xxhash64`` (its ``hash`` has 32 bits and collides), PostgreSQL's
+  ``md5`` of the values as text. Only equality of keys is used, and a collision only costs work.
 - ``approx_count_distinct`` becomes an exact ``count(DISTINCT ...)``: the engines' sketches differ, and the
   core only compares it with a small threshold.
 - ``date_diff('day', a, b)`` counts day boundaries crossed; Spark's ``datediff(DAY, ...)`` counts whole days.
@@ -90,6 +92,13 @@ def _rewrite(node: exp.Expression, dialect: Dialect, aliases: Iterator[int]) -> 
     if isinstance(node, exp.Anonymous) and str(node.this).lower() == "to_seconds":
         return exp.Mul(this=exp.Paren(this=node.expressions[0].copy()),
                        expression=exp.Interval(this=exp.Literal.string("1 second")))
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "hash":
+        args = [a.copy() for a in node.expressions]
+        if dialect == "spark":
+            return exp.Anonymous(this="xxhash64", expressions=args)
+        text = exp.Anonymous(this="concat_ws", expressions=[exp.Literal.string("|"),
+                                                           *(exp.cast(a, "TEXT") for a in args)])
+        return exp.Anonymous(this="md5", expressions=[text])
     if isinstance(node, exp.ApproxDistinct):
         return exp.Count(this=exp.Distinct(expressions=[node.this.copy()]))
     if isinstance(node, exp.DateDiff) and node.unit and node.unit.name.upper() == "DAY" and dialect == "spark":

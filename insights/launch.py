@@ -125,7 +125,7 @@ def _batch_sql(ds: Dataset, metrics: Sequence[Metric], start: dt.datetime, mid: 
            f"launch AS (SELECT part = 2 AS side, {ys} FROM cells GROUP BY unit, part = 2),\n"
            f"trend AS (SELECT part = 1 AS side, {ys} FROM cells WHERE part < 2 GROUP BY unit, part),\n"
            f"daily AS (SELECT day, {ys} FROM cells GROUP BY unit, day)\n"
-           f"SELECT 'launch' AS k, side, NULL AS day, {stats} FROM launch GROUP BY side\n"
+           f"SELECT 'launch' AS k, side, CAST(NULL AS DATE) AS day, {stats} FROM launch GROUP BY side\n"
            f"UNION ALL SELECT 'trend', side, NULL, {stats} FROM trend GROUP BY side\n"
            f"UNION ALL SELECT 'daily', NULL, day, {means} FROM daily GROUP BY day")
     return sql, p.values

@@ -171,6 +171,8 @@ REWRITES = {
     "unaliased_subquery": "SELECT count(*) FROM (SELECT DISTINCT user_id FROM {t}) JOIN (SELECT 1 AS one) ON true",
     "materialized_cte": "WITH b AS MATERIALIZED (SELECT user_id FROM {t} WHERE event = 'purchase') "
                         "SELECT count(DISTINCT user_id) FROM b",
+    "hash": "SELECT count(*), sum(n) FROM (SELECT hash(user_id, event_time) AS h, count(*) AS n FROM {t} "
+            "GROUP BY h HAVING count(*) > 1)",
     "division_and_casts": "SELECT count(*) FILTER (WHERE event = 'purchase') / count(*), "
                           "CAST(min(event_time) AS VARCHAR), CAST(max(revenue) AS VARCHAR), min(revenue)::DOUBLE "
                           "FROM {t}",

@@ -14,7 +14,15 @@ import sys
 
 import pytest
 
-from insights import FunnelSpec, analyze_funnel, profile, segment_tests
+from insights import (
+    ExperimentSpec,
+    FunnelSpec,
+    analyze_experiment,
+    analyze_funnel,
+    find_insights,
+    profile,
+    segment_tests,
+)
 from insights.engines_pg import PostgresEngine
 from insights.errors import InsightsError
 from insights.warehouse import open_engine_source
@@ -62,7 +70,8 @@ def test_segment_tests_on_postgres_equal_duckdb(metric, pg_ds, sample_ds):
     got_metric, got = segment_tests(pg_ds, metric)
     want_metric, want = segment_tests(sample_ds, metric)
     assert got_metric == want_metric and len(want) >= 10
-    assert_same(got, want)
+    # matched by key: the two sides of a two-valued dimension tie on p, and the last bit decides their order
+    assert_same(sorted(got, key=lambda f: f.key), sorted(want, key=lambda f: f.key))
 
 
 def test_sequential_funnel_on_postgres_equals_duckdb(pg_ds, sample_ds):
@@ -72,6 +81,25 @@ def test_sequential_funnel_on_postgres_equals_duckdb(pg_ds, sample_ds):
     assert want.steps[-1].n_units > 1000 and want.breakdown and want.variants
     assert_same(got, want)
     assert "ASOF" not in got.sql and "ASOF JOIN" in want.sql
+
+
+def test_experiment_on_postgres_equals_duckdb(pg_ds, sample_ds):
+    # exposure event, CUPED on the pre-exposure period, capping, a segment breakdown and sequential intervals
+    spec = ExperimentSpec(metrics=("purchase", "sum:revenue"), exposure_event="experiment_exposure", segment="device",
+                          sequential=True, cap_percentile=0.99)
+    want = analyze_experiment(sample_ds, spec)
+    assert want.error is None and want.comparisons and want.segments
+    assert_same(analyze_experiment(pg_ds, spec), want)
+
+
+def test_top_insights_on_postgres_equal_duckdb(pg_ds, sample_ds):
+    # every analysis of the pipeline: segments, distributions, experiment, funnel steps, launches, data quality
+    docs = ROOT / "sample_data" / "initiatives"
+    want = find_insights(sample_ds, "purchase", docs=docs)
+    assert len(want.insights) == 5 and want.tests_run > 100
+    # Chart labels are left out here: a distribution chart labels quantile edges of per-unit means at 4 digits,
+    # and a mean whose last bit differs (another summation order) can round to the next label (14.61 vs 14.62).
+    assert_same(find_insights(pg_ds, "purchase", docs=docs), want, skip=("sql", "source", "chart"))
 
 
 def test_password_comes_from_secrets_or_pgpassword_never_the_url(postgres_server):
