@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 import duckdb
 
 from insights.errors import InsightsError
-from insights.sql import Dialect, quote_ident
+from insights.sql import Dialect, quote_ident, shown_sql
 
 if TYPE_CHECKING:
     from insights.engine import Engine
@@ -114,6 +114,11 @@ class Dataset:
     shape: Shape
     load_notes: tuple[tuple[str, str], ...] = ()
     engine: Engine | None = field(default=None, repr=False, compare=False)
+    view_sql: str | None = None
+
+    def shown_sql(self, sql: str) -> str:
+        """Core SQL as shown to the user: in the engine's dialect, defining the events view it reads."""
+        return shown_sql(sql, self.dialect, self.table, self.view_sql)
 
     @property
     def dialect(self) -> Dialect:

@@ -15,7 +15,9 @@ is the very first event. Python then picks the path:
   other most consistently, then the one with most units at its first step.
 
 On logs with more than ``SAMPLE_EVENTS`` events the statistics come from a fixed subset of units (those
-whose id hashes to 0 modulo ``rows // SAMPLE_EVENTS``): a suggestion needs shares, not exact counts.
+whose id hashes to 0 modulo ``rows // SAMPLE_EVENTS``): a suggestion needs shares, not exact counts. Other
+engines (PostgreSQL, Spark) count every unit, since their hash functions differ from DuckDB's; on such large
+logs their suggestion can therefore differ from DuckDB's.
 """
 
 from __future__ import annotations
@@ -94,8 +96,11 @@ def suggest_steps(ds: Dataset, n_steps: int = 4) -> tuple[str, ...]:
     """
     ds.require("unit", "time", "event")
     k = max(2, min(int(n_steps), MAX_STEPS))
-    n_rows = ds.query(f"SELECT count(*) FROM {ds.table_sql}")[0][0]
-    rows = ds.query(build_suggest_sql(ds, modulus=max(1, int(n_rows) // SAMPLE_EVENTS)))
+    modulus = 1
+    if ds.dialect == "duckdb":  # other engines have no hash() that agrees with DuckDB's: they count every unit
+        n_rows = ds.query(f"SELECT count(*) FROM {ds.table_sql}")[0][0]
+        modulus = max(1, int(n_rows) // SAMPLE_EVENTS)
+    rows = ds.query(build_suggest_sql(ds, modulus=modulus))
     stats: dict[str, _Event] = {}
     both: dict[tuple[str, str], tuple[int, int]] = {}
     for a, b, n_both, n_a_first, position, first_share in rows:

@@ -31,6 +31,7 @@ from insights.metrics import Metric, event_values, parse_metric
 from insights.phrasing import statement, unit_noun
 from insights.ranking import RankSettings, rank
 from insights.segments import ScanSettings, restratified, scan_segments, segment_stats_many
+from insights.sql import Dialect, shown_sql
 from insights.units import prepare_units
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,10 @@ class InsightsResult:
         False discovery rate level of the family.
     docs
         Titles of the initiative documents used.
+    dialect, events_name, events_sql
+        SQL dialect of the engine that produced the findings, and the view the events were read through with
+        its definition (engines only); each finding's ``sql`` is kept in DuckDB's dialect and shown through
+        :meth:`sql_of`.
     """
 
     metric: str
@@ -65,6 +70,13 @@ class InsightsResult:
     n_eligible: int
     fdr: float
     docs: tuple[str, ...] = ()
+    dialect: Dialect = "duckdb"
+    events_name: str | None = None
+    events_sql: str | None = None
+
+    def sql_of(self, finding: Finding) -> str:
+        """The finding's SQL in the dialect of the engine that produced it, runnable there as it is."""
+        return shown_sql(finding.sql, self.dialect, self.events_name, self.events_sql)
 
 
 def default_metric(ds: Dataset) -> str:
@@ -167,7 +179,8 @@ def find_insights(
     rest = [dataclasses.replace(f, statement=statement(f, units)) for f in ranked.findings if f.key not in keys]
     say(1.0, "Done")
     return InsightsResult(north.name, ranked.tests_run, tuple(eligible[:top_k]), tuple(eligible + rest),
-                          len(eligible), settings.fdr, tuple(d.title for d in initiatives))
+                          len(eligible), settings.fdr, tuple(d.title for d in initiatives), ds.dialect,
+                          ds.table, ds.view_sql)
 
 
 def segment_tests(ds: Dataset, metric: str | Metric | None = None) -> tuple[str, list[Finding]]:

@@ -122,7 +122,7 @@ def report_html(result: InsightsResult, source: str, phrasing: Phrasing | None =
             out.append(f'<figure><img alt="{esc(f.chart.title)}" src="data:image/png;base64,{data}"></figure>')
         out.append(f'<p class="meta">Ranked because: {esc(f.rank_reason)}</p>')
         out.append(f'<details open><summary>SQL (DuckDB) that reproduces these numbers</summary>'
-                   f'<pre><code class="sql">{esc(f.sql)}</code></pre></details>')
+                   f'<pre><code class="sql">{esc(result.sql_of(f))}</code></pre></details>')
         out.append("</section>")
     out.append("</body></html>")
     return "\n".join(out)
@@ -161,7 +161,7 @@ def report_markdown(result: InsightsResult, source: str, phrasing: Phrasing | No
         out += ["| Number | Value |", "|---|---|"] + [f"| {k} | {_md_escape(v)} |" for k, v in it.numbers] + [""]
         if f.chart is not None and f.chart.rows:
             out += _chart_table(f.chart) + [""]
-        out += [f"Ranked because: {f.rank_reason}", "", "```sql", f.sql, "```", ""]
+        out += [f"Ranked because: {f.rank_reason}", "", "```sql", result.sql_of(f), "```", ""]
     return "\n".join(out)
 
 

@@ -65,6 +65,30 @@ def transpile(sql: str, dialect: Dialect) -> str:
     return sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0]
 
 
+def shown_sql(sql: str, dialect: Dialect, events_name: str | None = None, events_sql: str | None = None) -> str:
+    """Core DuckDB SQL as shown to a user of an engine: in its dialect and self-contained.
+
+    On an engine the core reads the events through a temporary view (``events_name``); the shown SQL defines
+    it as its first CTE (``events_sql``, the user's table or SELECT) so that it runs as it is there.
+    """
+    if dialect == "duckdb":
+        return sql
+    text = transpile(sql, dialect)
+    if not (events_name and events_sql):
+        return text
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(text, read=dialect)
+    cte = exp.CTE(this=sqlglot.parse_one(events_sql, read=dialect),
+                  alias=exp.TableAlias(this=exp.to_identifier(events_name)))
+    with_ = tree.args.get("with_") or tree.args.get("with")
+    if isinstance(with_, exp.With):
+        with_.set("expressions", [cte, *with_.expressions])
+    else:
+        tree = tree.with_(events_name, as_=cte.this, dialect=dialect)  # type: ignore[attr-defined]
+    return tree.sql(dialect=dialect, pretty=True)
+
+
 class Params:
     """Collects bound parameters while a builder writes SQL: ``p.add(value)`` returns ``$pN``."""
 

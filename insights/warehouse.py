@@ -110,7 +110,7 @@ def open_engine_source(source: str, *, table: str | None = None, sql: str | None
     key = hashlib.sha256(f"{engine.name}\0{source}\0{select}\0{n_rows}".encode()).hexdigest()[:16]
     base = Dataset(con=None, table=EVENTS_VIEW, source=display, key=key,  # type: ignore[arg-type]
                    columns=tuple(columns), roles=infer_roles(engine, EVENTS_VIEW, columns), shape="unit_table",
-                   engine=engine)
+                   engine=engine, view_sql=select)
     return base.with_roles()
 
 

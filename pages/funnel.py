@@ -11,7 +11,6 @@ from insights import (
     analyze_funnel,
     dropoff_cohort,
     suggest_steps,
-    transpile,
 )
 from pages.common import DIALECT_NAMES, NONE, current_dataset, events_of, show_error
 
@@ -111,4 +110,4 @@ k = st.selectbox("Drop-off cohort: units that reached step", list(range(1, len(s
 st.download_button("Download cohort CSV", lambda: cohort_csv(ds, spec, k),
                    file_name=f"dropoff_step{k}.csv", mime="text/csv", key="funnel_cohort_download")
 with st.expander(f"SQL ({DIALECT_NAMES.get(ds.dialect, ds.dialect)})"):
-    st.code(transpile(r.sql, ds.dialect) if ds.dialect != "duckdb" else r.sql, language="sql")
+    st.code(ds.shown_sql(r.sql), language="sql")

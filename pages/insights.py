@@ -76,7 +76,7 @@ if ds is not None:
             if f.chart is not None and f.chart.rows:
                 st.vega_lite_chart(vega_lite(f.chart), width="stretch")
             with st.expander("SQL that reproduces these numbers"):
-                st.code(transpile(f.sql, dialect), language="sql")
+                st.code(result.sql_of(f) if dialect == ds.dialect else transpile(f.sql, dialect), language="sql")
             st.caption(f"Why it ranked: {f.rank_reason}")
     more = result.all_findings[len(result.insights): result.n_eligible]
     with st.expander(f"Show more ({len(more)} other significant findings)"):

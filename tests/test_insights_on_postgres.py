@@ -41,3 +41,24 @@ def test_find_insights_on_postgres_equals_duckdb(pg_ds, sample_ds):
         for name in ("subject_mean", "baseline_mean", "effect", "p_value", "p_value_adjusted"):
             assert _close(getattr(g, name), getattr(w, name)), (g.key, name, getattr(g, name), getattr(w, name))
     assert [f.statement for f in got.insights] == [f.statement for f in want.insights]
+
+
+def test_each_finding_sql_runs_on_a_fresh_postgres_connection_and_reproduces_it(pg_ds, postgres_server):
+    """The SQL shown for an engine is in its dialect and self-contained: a new session (no temporary view)
+    runs it as it is and gets the finding's numbers."""
+    import psycopg
+
+    result = find_insights(pg_ds, "purchase", docs=DOCS)
+    assert result.dialect == "postgres"
+    checked = 0
+    with psycopg.connect(postgres_server.url, password=postgres_server.password) as conn:
+        for f in result.all_findings[: result.n_eligible]:
+            sql = result.sql_of(f)
+            assert "insights_events AS (" in sql and "public.shop_events" in sql and "$" not in sql, f.key
+            cur = conn.execute(sql)
+            got = dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True))
+            for name in ("n_units", "n_baseline", "subject_mean", "baseline_mean", "effect"):
+                if name in got and got[name] is not None and not math.isnan(getattr(f, name)):
+                    assert float(got[name]) == pytest.approx(getattr(f, name), rel=1e-9, abs=1e-12), (f.key, name)
+                    checked += 1
+    assert checked >= 5 * result.n_eligible - 10

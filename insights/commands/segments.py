@@ -17,9 +17,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    metric, tests = segment_tests(open_dataset(args), args.metric)
+    ds = open_dataset(args)
+    metric, tests = segment_tests(ds, args.metric)
     if args.json:
-        emit_json({"metric": metric, "tests_run": len(tests), "segments": [finding_json(f) for f in tests]})
+        emit_json({"metric": metric, "tests_run": len(tests),
+                   "segments": [finding_json(f, show=ds.shown_sql) for f in tests]})
         return 0
     print(f"{len(tests):,} segment tests on {metric} (Benjamini-Hochberg over these tests):")
     for f in tests:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from typing import Any
 
 from insights.cli import add_common, emit_json, open_dataset
@@ -26,13 +27,14 @@ def _num(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def finding_json(f: Finding, rank: int | None = None) -> dict[str, Any]:
-    """One insight or test in the public JSON contract (docs/cli.md)."""
+def finding_json(f: Finding, rank: int | None = None, show: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """One insight or test in the public JSON contract (docs/cli.md); ``show`` turns the core's SQL into what
+    the user's engine runs (``Dataset.shown_sql``)."""
     out: dict[str, Any] = {} if rank is None else {"rank": rank}
     out.update({
         "kind": f.kind,
         "statement": f.statement,
-        "sql": f.sql,
+        "sql": show(f.sql) if show else f.sql,
         "metric": f.metric,
         "dimension": f.dimension,
         "value": f.value,
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if config is not None:
         words = {p.key: p for p in llm_phrasing(ds, result.insights, args.docs, config).insights}
     if args.json:
-        insights = [finding_json(f, i + 1) for i, f in enumerate(result.insights)]
+        insights = [finding_json(f, i + 1, ds.shown_sql) for i, f in enumerate(result.insights)]
         for item, f in zip(insights, result.insights, strict=True):
             if f.key in words:
                 p = words[f.key]
