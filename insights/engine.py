@@ -12,7 +12,9 @@ as a temporary relation, query it a few times, and drop it.
 from __future__ import annotations
 
 import decimal
+import threading
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -109,6 +111,15 @@ def translate(sql: str, params: dict[str, Any] | None, dialect: Dialect) -> str:
     return to_dialect(inline_params(sql, params or {}), dialect)
 
 
+_locks: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def _session_lock(engine: Engine) -> threading.RLock:
+    with _locks_guard:
+        return _locks.setdefault(engine, threading.RLock())
+
+
 class TempRelation:
     """A SELECT materialised as a temporary relation for a few queries, then dropped.
 
@@ -123,6 +134,7 @@ class TempRelation:
         self._raw = name or f"{prefix}_{uuid.uuid4().hex}"
         self.name = quote_ident(self._raw)
         self._cur: duckdb.DuckDBPyConnection | None = None
+        self._lock: threading.RLock | None = None
         if ds.engine is None:
             self._cur = ds.con.cursor()
             try:
@@ -131,7 +143,15 @@ class TempRelation:
                 self._cur.close()
                 raise
         else:
-            ds.engine.create_temp(self._raw, translate(select_sql, params, ds.engine.dialect))
+            # A fixed name (``units``) is one relation per engine session: runs that use it take turns.
+            self._lock = _session_lock(ds.engine) if name is not None else None
+            if self._lock is not None:
+                self._lock.acquire()
+            try:
+                ds.engine.create_temp(self._raw, translate(select_sql, params, ds.engine.dialect))
+            except BaseException:
+                self._release()
+                raise
 
     def query(self, sql: str) -> list[tuple]:
         if self._cur is not None:
@@ -146,7 +166,15 @@ class TempRelation:
                 self._cur.close()
                 self._cur = None
         elif self.ds.engine is not None:
-            self.ds.engine.drop_temp(self._raw)
+            try:
+                self.ds.engine.drop_temp(self._raw)
+            finally:
+                self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> TempRelation:
         return self

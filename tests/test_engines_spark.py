@@ -13,7 +13,15 @@ import sys
 
 import pytest
 
-from insights import FunnelSpec, analyze_funnel, profile, segment_tests
+from insights import (
+    ExperimentSpec,
+    FunnelSpec,
+    analyze_experiment,
+    analyze_funnel,
+    find_insights,
+    profile,
+    segment_tests,
+)
 from insights.warehouse import open_engine_source
 from tests.conftest import ROOT, SAMPLE
 from tests.engine_servers import REWRITES, assert_same, check_rewrite
@@ -57,7 +65,8 @@ def test_segment_tests_on_spark_equal_duckdb(metric, spark_ds, sample_ds):
     got_metric, got = segment_tests(spark_ds, metric)
     want_metric, want = segment_tests(sample_ds, metric)
     assert got_metric == want_metric and len(want) >= 10
-    assert_same(got, want)
+    # matched by key: the two sides of a two-valued dimension tie on p, and the last bit decides their order
+    assert_same(sorted(got, key=lambda f: f.key), sorted(want, key=lambda f: f.key))
 
 
 def test_sequential_funnel_on_spark_equals_duckdb(spark_ds, sample_ds):
@@ -66,6 +75,28 @@ def test_sequential_funnel_on_spark_equals_duckdb(spark_ds, sample_ds):
     want = analyze_funnel(sample_ds, spec)
     assert want.steps[-1].n_units > 1000 and want.breakdown and want.variants
     assert_same(got, want)
+
+
+def test_experiment_on_spark_equals_duckdb(spark_ds, sample_ds):
+    # exposure event, CUPED on the pre-exposure period, capping, a segment breakdown and sequential intervals
+    spec = ExperimentSpec(metrics=("purchase", "sum:revenue"), exposure_event="experiment_exposure", segment="device",
+                          sequential=True, cap_percentile=0.99)
+    want = analyze_experiment(sample_ds, spec)
+    assert want.error is None and want.comparisons and want.segments
+    assert_same(analyze_experiment(spark_ds, spec), want)
+
+
+def test_top_insights_on_spark_equal_duckdb(spark_ds, sample_ds):
+    # every analysis of the pipeline: segments, distributions, experiment, funnel steps, launches, data quality
+    docs = ROOT / "sample_data" / "initiatives"
+    want = find_insights(sample_ds, "purchase", docs=docs)
+    assert len(want.insights) == 5 and want.tests_run > 100
+    # Chart labels are left out here: a distribution chart labels quantile edges of per-unit means at 4 digits,
+    # and a mean whose last bit differs (another summation order) can round to the next label (14.61 vs 14.62).
+    # The dialect and the events view name the engine itself.
+    got = find_insights(spark_ds, "purchase", docs=docs)
+    assert got.dialect == spark_ds.dialect != want.dialect
+    assert_same(got, want, skip=("sql", "source", "chart", "dialect", "events_name", "events_sql"))
 
 
 def test_temporary_relations_are_dropped_on_spark(spark_ds, sample_ds):
