@@ -32,21 +32,16 @@ def _fast_duplicates_sql(ds: Dataset, cols: str) -> str:
     """Duplicate rows and all rows, exactly, with a DISTINCT over all columns of few rows only.
 
     Identical rows share their unit and time, so only rows whose hash of (unit, time) occurs more than once
-    can be duplicates (a hash collision only adds rows to check); the exact DISTINCT runs on those. Other
-    engines group on the (unit, time) pairs themselves. Without both roles: DISTINCT on all rows.
+    can be duplicates (a hash collision only adds rows to check); the exact DISTINCT runs on those. Without
+    both roles, and on other engines: DISTINCT on all rows.
     """
     t, r = ds.table_sql, ds.roles
-    if not (r.unit and r.time):
+    if not (r.unit and r.time) or ds.dialect != "duckdb":
+        # other engines have no hash() that agrees with DuckDB's, and a join on the shared (unit, time) pairs
+        # that must match NULLs is not hashable there: one exact DISTINCT over all rows instead
         return f"SELECT (SELECT count(*) FROM {t}) - (SELECT count(*) FROM (SELECT DISTINCT {cols} FROM {t})), " \
                f"(SELECT count(*) FROM {t})"
     u, ts = quote_ident(r.unit), quote_ident(r.time)
-    if ds.dialect != "duckdb":
-        # engines without DuckDB's multi-argument hash(): the shared (unit, time) pairs themselves
-        return (f"WITH shared AS (SELECT {u} AS dup_u_, {ts} AS dup_t_ FROM {t} GROUP BY 1, 2 HAVING count(*) > 1),\n"
-                f"suspects AS (SELECT {cols} FROM {t} JOIN shared ON {u} IS NOT DISTINCT FROM dup_u_ "
-                f"AND {ts} IS NOT DISTINCT FROM dup_t_)\n"
-                "SELECT (SELECT count(*) FROM suspects) - (SELECT count(*) FROM (SELECT DISTINCT * FROM suspects)),\n"
-                f"       (SELECT count(*) FROM {t})")
     return (f"WITH shared AS (SELECT hash({u}, {ts}) AS h FROM {t} GROUP BY h HAVING count(*) > 1),\n"
             f"suspects AS (SELECT {cols} FROM {t} WHERE hash({u}, {ts}) IN (SELECT h FROM shared))\n"
             "SELECT (SELECT count(*) FROM suspects) - (SELECT count(*) FROM (SELECT DISTINCT * FROM suspects)),\n"
