@@ -55,6 +55,16 @@ class Profile:
     warnings: tuple[DataWarning, ...]
 
 
+def _as_text(ds: Dataset, name: str, dtype: str) -> str:
+    """A value as DuckDB writes it. Other engines write whole floats differently (PostgreSQL ``12`` for 12.0,
+    Spark ``1.0E7``): those are written as DuckDB does, ``12.0`` and ``10000000.0``."""
+    q = quote_ident(name)
+    if ds.dialect != "duckdb" and dtype.upper() in ("DOUBLE", "FLOAT", "REAL"):
+        return (f"CASE WHEN {q} = floor({q}) AND abs({q}) < 1e15 THEN CAST(CAST({q} AS BIGINT) AS VARCHAR) || '.0' "
+                f"ELSE CAST({q} AS VARCHAR) END")
+    return f"CAST({q} AS VARCHAR)"
+
+
 def _column_profiles(ds: Dataset, n_rows: int) -> list[ColumnProfile]:
     t = ds.table_sql
     counts: list[int] = []
@@ -66,8 +76,8 @@ def _column_profiles(ds: Dataset, n_rows: int) -> list[ColumnProfile]:
     for i, c in enumerate(ds.columns):
         q = quote_ident(c.name)
         samples = ds.query(
-            f"SELECT CAST({q} AS VARCHAR) AS v FROM {t} WHERE {q} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 "
-            f"LIMIT {SAMPLE_VALUES}"
+            f"SELECT {_as_text(ds, c.name, c.dtype)} AS v FROM {t} WHERE {q} IS NOT NULL GROUP BY 1 "
+            f"ORDER BY count(*) DESC, 1 LIMIT {SAMPLE_VALUES}"
         )
         nonnull, distinct = counts[2 * i], counts[2 * i + 1]
         null_rate = (n_rows - nonnull) / n_rows if n_rows else 0.0

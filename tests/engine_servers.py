@@ -184,3 +184,28 @@ def check_rewrite(name: str, engine_ds: object, duck_ds: object) -> None:
     want = duck_ds.query(sql.format(t=duck_ds.table_sql))  # type: ignore[attr-defined]
     got = engine_ds.query(sql.format(t=engine_ds.table_sql))  # type: ignore[attr-defined]
     assert_same(got, want, name)
+
+
+# Column names that need quoting in every dialect (quotes, backticks, spaces, non-ASCII), with NULLs in a dimension
+# and a metric: the identifiers must survive translation and the NULL rules must hold on every engine.
+HOSTILE = {"unit": 'user "id"', "time": "at time", "event": "what`s done", "dim": "dév ice", "metric": "rev €"}
+
+
+def hostile_frame(seed: int = 7, n_rows: int = 3000):  # noqa: ANN201 - pandas frame
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    base = pd.Timestamp("2026-03-01")
+    return pd.DataFrame({
+        HOSTILE["unit"]: [f"u{i:03d}" for i in rng.integers(0, 300, n_rows)],
+        HOSTILE["time"]: [base + pd.Timedelta(seconds=int(s)) for s in rng.integers(0, 10 * 86_400, n_rows)],
+        HOSTILE["event"]: rng.choice(["a", "b", "c"], n_rows, p=[0.5, 0.3, 0.2]),
+        HOSTILE["dim"]: rng.choice(["x", "y", None], n_rows, p=[0.5, 0.3, 0.2]),
+        HOSTILE["metric"]: np.where(rng.random(n_rows) < 0.3, np.round(rng.random(n_rows) * 100, 2), np.nan),
+    })
+
+
+def hostile_roles() -> dict[str, object]:
+    return {"unit": HOSTILE["unit"], "time": HOSTILE["time"], "event": HOSTILE["event"],
+            "dimensions": (HOSTILE["dim"],), "metrics": (HOSTILE["metric"],)}

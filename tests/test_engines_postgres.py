@@ -25,9 +25,10 @@ from insights import (
 )
 from insights.engines_pg import PostgresEngine
 from insights.errors import InsightsError
+from insights.sql import quote_ident
 from insights.warehouse import open_engine_source
 from tests.conftest import ROOT, SAMPLE
-from tests.engine_servers import REWRITES, assert_same, check_rewrite
+from tests.engine_servers import HOSTILE, REWRITES, assert_same, check_rewrite, hostile_frame, hostile_roles
 from tests.engine_servers import postgres_server as postgres_server  # noqa: F401 - the fixture
 
 FUNNEL = ("session_start", "view_item", "add_to_cart", "begin_checkout", "purchase")
@@ -151,3 +152,40 @@ def test_two_threads_on_one_postgres_session_take_turns_with_the_units_table(pg_
     with ThreadPoolExecutor(2) as pool:
         first, second = pool.map(lambda _: segment_tests(pg_ds, "purchase"), range(2))
     assert [f.key for f in first[1]] == [f.key for f in second[1]] and first[1]
+
+
+@pytest.mark.parametrize(("mode", "steps"), [("strict", ("add_to_cart", "begin_checkout", "purchase")),
+                                             ("any", ("session_start", "view_item", "add_to_cart", "purchase"))])
+def test_strict_and_any_order_funnels_on_postgres_equal_duckdb(mode, steps, pg_ds, sample_ds):
+    spec = FunnelSpec(steps, window_seconds=86_400, mode=mode, by="device")
+    want = analyze_funnel(sample_ds, spec)
+    assert want.steps[-1].n_units > 100
+    assert_same(analyze_funnel(pg_ds, spec), want)
+
+
+def test_hostile_column_names_and_nulls_on_postgres_equal_duckdb(postgres_server, make_dataset):
+    import psycopg
+
+    frame = hostile_frame()
+    want_ds = make_dataset(frame, **hostile_roles())
+    names = [quote_ident(c) for c in frame.columns]
+    with psycopg.connect(postgres_server.url, password=postgres_server.password, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS hostile")
+        conn.execute(f"CREATE TABLE hostile ({names[0]} text, {names[1]} timestamp, {names[2]} text, {names[3]} text, "
+                     f"{names[4]} double precision)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO hostile VALUES (%s, %s, %s, %s, %s)",
+                            [tuple(None if v is None or v != v else v for v in row)
+                             for row in frame.itertuples(index=False)])
+    engine = PostgresEngine(postgres_server.url, {"password": postgres_server.password})
+    try:
+        got_ds = open_engine_source(postgres_server.url, table="hostile", engine=engine).with_roles(**hostile_roles())
+        assert_same(profile(got_ds), profile(want_ds))
+        got, want = segment_tests(got_ds, "c")[1], segment_tests(want_ds, "c")[1]
+        # a fifth of the units start with a NULL dimension: their first-touch value is their first non-NULL one
+        assert len(want) == 2
+        assert_same(sorted(got, key=lambda f: f.key), sorted(want, key=lambda f: f.key))
+        spec = FunnelSpec(("a", "b", "c"), window_seconds=2 * 86_400, by=HOSTILE["dim"])
+        assert_same(analyze_funnel(got_ds, spec), analyze_funnel(want_ds, spec))
+    finally:
+        engine.close()

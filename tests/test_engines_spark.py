@@ -24,7 +24,7 @@ from insights import (
 )
 from insights.warehouse import open_engine_source
 from tests.conftest import ROOT, SAMPLE
-from tests.engine_servers import REWRITES, assert_same, check_rewrite
+from tests.engine_servers import HOSTILE, REWRITES, assert_same, check_rewrite, hostile_frame, hostile_roles
 from tests.engine_servers import spark_events as spark_events  # noqa: F401 - the fixture
 
 FUNNEL = ("session_start", "view_item", "add_to_cart", "begin_checkout", "purchase")
@@ -122,3 +122,29 @@ def test_cli_unknown_spark_table_is_one_line_and_exit_2():
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("error: "), done.stderr
+
+
+@pytest.mark.parametrize(("mode", "steps"), [("strict", ("add_to_cart", "begin_checkout", "purchase")),
+                                             ("any", ("session_start", "view_item", "add_to_cart", "purchase"))])
+def test_strict_and_any_order_funnels_on_spark_equal_duckdb(mode, steps, spark_ds, sample_ds):
+    spec = FunnelSpec(steps, window_seconds=86_400, mode=mode, by="device")
+    want = analyze_funnel(sample_ds, spec)
+    assert want.steps[-1].n_units > 100
+    assert_same(analyze_funnel(spark_ds, spec), want)
+
+
+def test_hostile_column_names_and_nulls_on_spark_equal_duckdb(spark_events, make_dataset, tmp_path):
+    from insights.engines_spark import spark_session
+
+    frame = hostile_frame()
+    want_ds = make_dataset(frame, **hostile_roles())
+    path = tmp_path / "hostile.parquet"
+    frame.to_parquet(path, index=False)
+    spark_session().read.parquet(str(path)).createOrReplaceTempView("hostile")
+    got_ds = open_engine_source("spark", table="hostile").with_roles(**hostile_roles())
+    assert_same(profile(got_ds), profile(want_ds))
+    got, want = segment_tests(got_ds, "c")[1], segment_tests(want_ds, "c")[1]
+    assert len(want) == 2
+    assert_same(sorted(got, key=lambda f: f.key), sorted(want, key=lambda f: f.key))
+    spec = FunnelSpec(("a", "b", "c"), window_seconds=2 * 86_400, by=HOSTILE["dim"])
+    assert_same(analyze_funnel(got_ds, spec), analyze_funnel(want_ds, spec))
