@@ -62,6 +62,15 @@ def connect(source: str, secrets: Mapping[str, Any] | None = None) -> Engine:
     raise InsightsError("bad_source", f"Unknown source {source!r}; use postgresql://... or spark.")
 
 
+def _dialect_of(source: str) -> str:
+    s = source.strip().lower()
+    if s.startswith(("postgresql://", "postgres://")):
+        return "postgres"
+    if is_engine_source(s):
+        return "spark"
+    raise InsightsError("bad_source", f"Unknown source {source!r}; use postgresql://... or spark.")
+
+
 def relation_sql(dialect: str, table: str | None, sql: str | None) -> str:
     """The SELECT the events view is defined by, from a table name or a read-only SELECT (engine dialect)."""
     if (table is None) == (sql is None):
@@ -88,8 +97,9 @@ def open_engine_source(source: str, *, table: str | None = None, sql: str | None
     """Point at the events in ``source`` and infer their roles; the events never leave the engine."""
     from insights.schema import infer_roles
 
+    dialect = engine.dialect if engine is not None else _dialect_of(source)
+    select = relation_sql(dialect, table, sql)  # checked before connecting: a typo costs no connection
     engine = engine or connect(source)
-    select = relation_sql(engine.dialect, table, sql)
     view = quote_ident(EVENTS_VIEW) if engine.dialect != "spark" else f"`{EVENTS_VIEW}`"
     try:
         engine.execute(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS {select}")
