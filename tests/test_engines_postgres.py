@@ -189,3 +189,30 @@ def test_hostile_column_names_and_nulls_on_postgres_equal_duckdb(postgres_server
         assert_same(analyze_funnel(got_ds, spec), analyze_funnel(want_ds, spec))
     finally:
         engine.close()
+
+
+class _CountingEngine(PostgresEngine):
+    """The real engine, keeping the number of rows each query brought back to Python."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows_back: list[int] = []
+
+    def query(self, sql: str) -> list[tuple]:
+        rows = super().query(sql)
+        self.rows_back.append(len(rows))
+        return rows
+
+
+def test_only_aggregates_come_back_from_postgres(postgres_server):
+    engine = _CountingEngine(postgres_server.url, {"password": postgres_server.password})
+    try:
+        ds = open_engine_source(postgres_server.url, table="shop_events", engine=engine)
+        profile(ds)
+        segment_tests(ds, "purchase")
+        analyze_funnel(ds, FunnelSpec(FUNNEL, by="device"))
+        analyze_experiment(ds, ExperimentSpec(metrics=("purchase",), exposure_event="experiment_exposure"))
+    finally:
+        engine.close()
+    # 537,243 events and 50,000 units stay on the server: the largest answer is one row per day or segment
+    assert len(engine.rows_back) > 20 and max(engine.rows_back) <= 100 and sum(engine.rows_back) < 2_000
