@@ -152,12 +152,12 @@ def main() -> int:
     if "postgres" in engines:
         with postgres_cluster() as url:
             def pg() -> tuple[Dataset, Dataset]:
-                load_postgres(url, FUNNEL_FILE, "funnel_events")
-                funnel_ds = open_engine_source(url, table="funnel_events")
+                load_postgres(url, FUNNEL_FILE, "bench_funnel_events")
+                funnel_ds = open_engine_source(url, table="bench_funnel_events")
                 if not insights:
                     return funnel_ds, funnel_ds
-                load_postgres(url, INSIGHTS_FILE, "insights_events")
-                return funnel_ds, open_engine_source(url, table="insights_events").with_roles(dimensions=DIMS)
+                load_postgres(url, INSIGHTS_FILE, "bench_insights_events")
+                return funnel_ds, open_engine_source(url, table="bench_insights_events").with_roles(dimensions=DIMS)
 
             results.append(measure("PostgreSQL", pg, args.runs, insights))
     if "spark" in engines:
@@ -167,12 +167,12 @@ def main() -> int:
             from insights.engines_spark import spark_session
 
             session = spark_session()
-            session.read.parquet(str(FUNNEL_FILE)).createOrReplaceTempView("funnel_events")
-            session.read.parquet(str(INSIGHTS_FILE)).createOrReplaceTempView("insights_events")
-            funnel_ds = open_engine_source("spark", table="funnel_events")
+            session.read.parquet(str(FUNNEL_FILE)).createOrReplaceTempView("bench_funnel_events")
+            session.read.parquet(str(INSIGHTS_FILE)).createOrReplaceTempView("bench_insights_events")
+            funnel_ds = open_engine_source("spark", table="bench_funnel_events")
             if not insights:
                 return funnel_ds, funnel_ds
-            return funnel_ds, open_engine_source("spark", table="insights_events").with_roles(dimensions=DIMS)
+            return funnel_ds, open_engine_source("spark", table="bench_insights_events").with_roles(dimensions=DIMS)
 
         results.append(measure("Spark local[2]", spark, args.runs, insights))
     print(f"load after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")

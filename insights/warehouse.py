@@ -1,7 +1,8 @@
 """Open events that live in a SQL engine (PostgreSQL, Spark) as a :class:`~insights.dataset.Dataset`.
 
 The events are named by a table (``--table analytics.events``) or a SELECT over it (``--sql``), written in the
-engine's own dialect. They stay where they are: a temporary view ``insights_events`` points at them, the
+engine's own dialect. They stay where they are: a temporary view ``insights_events_<8 hex>`` (one name per
+source, since a Spark session is shared by the whole process) points at them, the
 schema is read from the engine, roles are inferred with the same measurements as for files (run on the
 engine, only their aggregates come back), and every analysis runs as SQL on the engine.
 """
@@ -100,7 +101,9 @@ def open_engine_source(source: str, *, table: str | None = None, sql: str | None
     dialect = engine.dialect if engine is not None else _dialect_of(source)
     select = relation_sql(dialect, table, sql)  # checked before connecting: a typo costs no connection
     engine = engine or connect(source)
-    view = quote_ident(EVENTS_VIEW) if engine.dialect != "spark" else f"`{EVENTS_VIEW}`"
+    # one view name per source: a Spark session is shared by every dataset of the process
+    name = f"{EVENTS_VIEW}_{hashlib.sha256(chr(0).join((engine.name, source, select)).encode()).hexdigest()[:8]}"
+    view = quote_ident(name) if engine.dialect != "spark" else f"`{name}`"
     try:
         engine.execute(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS {select}")
         columns = [Column(n, t) for n, t in engine.columns(view)]
@@ -118,8 +121,8 @@ def open_engine_source(source: str, *, table: str | None = None, sql: str | None
         raise InsightsError("one_column", f"{what} has a single column; it needs a unit id and one more column.")
     display = f"{what} on {_display(engine, source)}"
     key = hashlib.sha256(f"{engine.name}\0{source}\0{select}\0{n_rows}".encode()).hexdigest()[:16]
-    base = Dataset(con=None, table=EVENTS_VIEW, source=display, key=key,  # type: ignore[arg-type]
-                   columns=tuple(columns), roles=infer_roles(engine, EVENTS_VIEW, columns), shape="unit_table",
+    base = Dataset(con=None, table=name, source=display, key=key,  # type: ignore[arg-type]
+                   columns=tuple(columns), roles=infer_roles(engine, name, columns), shape="unit_table",
                    engine=engine, view_sql=select)
     return base.with_roles()
 

@@ -54,7 +54,7 @@ def test_each_finding_sql_runs_on_a_fresh_postgres_connection_and_reproduces_it(
     with psycopg.connect(postgres_server.url, password=postgres_server.password) as conn:
         for f in result.all_findings[: result.n_eligible]:
             sql = result.sql_of(f)
-            assert "insights_events AS (" in sql and "public.shop_events" in sql and "$" not in sql, f.key
+            assert f"{pg_ds.table} AS (" in sql and "public.shop_events" in sql and "$" not in sql, f.key
             cur = conn.execute(sql)
             got = dict(zip([d.name for d in cur.description], cur.fetchone(), strict=True))
             for name in ("n_units", "n_baseline", "subject_mean", "baseline_mean", "effect"):
