@@ -18,7 +18,7 @@ from insights.findings import ChartData, ChartRow, Finding, direction_of
 from insights.initiatives import Initiative, name_relevance
 from insights.metrics import Metric, build_units_sql, event_values
 from insights.sql import inline_params, quote_ident, quote_literal
-from insights.units import segment_dimensions
+from insights.units import UnitTable, segment_dimensions
 
 EXPOSURE_WORDS = ("exposure", "exposed", "assign", "enrol", "enroll")
 
@@ -108,8 +108,8 @@ def experiment_findings(ds: Dataset, north: Metric, docs: Sequence[Initiative] =
     return out
 
 
-def funnel_findings(ds: Dataset, north: Metric) -> list[Finding]:
+def funnel_findings(ds: Dataset, north: Metric, units: UnitTable | None = None) -> list[Finding]:
     """Funnel step findings on the inferred funnel up to the north star (see :mod:`insights.funnel_findings`)."""
     from insights.funnel_findings import funnel_findings as find
 
-    return find(ds, north)
+    return find(ds, north, units=units)

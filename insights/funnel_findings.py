@@ -28,7 +28,7 @@ from insights.funnel_suggest import suggest_steps
 from insights.metrics import Metric
 from insights.sql import inline_params, quote_ident, quote_literal
 from insights.stats import two_proportion_test, wilson_interval
-from insights.units import segment_dimensions
+from insights.units import UNITS_TABLE, UnitTable, segment_dimensions
 
 MISSING = "(missing)"
 ANCHOR_P = 1e-4
@@ -59,27 +59,36 @@ def _value_sql(col: str) -> str:
     return f"coalesce({col}, {quote_literal(MISSING)})"
 
 
-def _counts(ds: Dataset, steps: Sequence[str], window: float, dims: Sequence[str]) -> dict[str, list[_Counts]]:
-    """Per dimension, units at each step per first-touch value (largest values first)."""
+def _counts(ds: Dataset, steps: Sequence[str], window: float, dims: Sequence[str],
+            units: UnitTable | None = None) -> dict[str, list[_Counts]]:
+    """Per dimension, units at each step per first-touch value (largest values first).
+
+    With ``units`` (the pipeline's per-unit table, holding every dimension in ``dims``) the first-touch values
+    are read from it instead of being aggregated again over the events.
+    """
     levels, params = build_levels_sql(ds, steps, window)
-    unit, ts = quote_ident(ds.roles.unit), ds.time_sql()  # type: ignore[arg-type]
-    if ds.dialect == "duckdb":
-        # one arg_min over a struct of all dimensions: a single comparison per row instead of one per dimension
-        touch = ", ".join(f"d{i} := CAST({quote_ident(d)} AS VARCHAR)" for i, d in enumerate(dims))
-        first = f"arg_min(struct_pack({touch}), {ts}) AS d"
-        picks = ", ".join(f"first_touch.d.d{i} AS d{i}" for i in range(len(dims)))
-    else:
-        # arg_min_null keeps a NULL value of the first row, as the struct above does
-        first = ", ".join(f"arg_min_null(CAST({quote_ident(d)} AS VARCHAR), {ts}) AS d{i}" for i, d in enumerate(dims))
-        picks = ", ".join(f"first_touch.d{i} AS d{i}" for i in range(len(dims)))
     counts = ", ".join(f"count(*) FILTER (WHERE level >= {k})" for k in range(1, len(steps) + 1))
-    select = (f"WITH levels AS ({levels}), first_touch AS (SELECT {unit} AS unit, {first} FROM {ds.table_sql} "
-              f"WHERE {unit} IS NOT NULL AND {ts} IS NOT NULL GROUP BY 1) "
-              f"SELECT levels.level, {picks} FROM levels JOIN first_touch USING (unit)")
-    with TempRelation(ds, select, params, prefix="funnel_findings") as rel:
-        union = " UNION ALL ".join(f"SELECT {i} AS dim, {_value_sql(f'd{i}')} AS value, {counts} FROM {rel.name} "
+
+    def grouped(rel: str) -> str:
+        union = " UNION ALL ".join(f"SELECT {i} AS dim, {_value_sql(f'd{i}')} AS value, {counts} FROM {rel} "
                                    f"GROUP BY 1, 2" for i in range(len(dims)))
-        rows = rel.query(f"{union} ORDER BY 1, 3 DESC, 2")
+        return f"{union} ORDER BY 1, 3 DESC, 2"
+
+    if units is not None and set(dims) <= set(units.dimensions):
+        picks = ", ".join(f"CAST(units.{quote_ident(d)} AS VARCHAR) AS d{i}" for i, d in enumerate(dims))
+        joined = (f"WITH levels AS ({levels}), joined AS MATERIALIZED (SELECT levels.level, {picks} FROM levels "
+                  f"JOIN {UNITS_TABLE} AS units USING (unit))\n{grouped('joined')}")
+        rows = units.query(inline_params(joined, params))
+    else:
+        unit, ts = quote_ident(ds.roles.unit), ds.time_sql()  # type: ignore[arg-type]
+        # arg_min skips NULL values: the first non-NULL value of each dimension, as the per-unit table has it
+        first = ", ".join(f"arg_min(CAST({quote_ident(d)} AS VARCHAR), {ts}) AS d{i}" for i, d in enumerate(dims))
+        picks = ", ".join(f"first_touch.d{i} AS d{i}" for i in range(len(dims)))
+        select = (f"WITH levels AS ({levels}), first_touch AS (SELECT {unit} AS unit, {first} FROM {ds.table_sql} "
+                  f"WHERE {unit} IS NOT NULL AND {ts} IS NOT NULL GROUP BY 1) "
+                  f"SELECT levels.level, {picks} FROM levels JOIN first_touch USING (unit)")
+        with TempRelation(ds, select, params, prefix="funnel_findings") as rel:
+            rows = rel.query(grouped(rel.name))
     out: dict[str, list[_Counts]] = {d: [] for d in dims}
     for dim, value, *n in rows:
         out[dims[int(dim)]].append(_Counts(str(value), tuple(int(x) for x in n)))
@@ -112,15 +121,19 @@ def _chart(dim: str, value: str, step: str, x: tuple[int, int], rest: tuple[int,
 
 
 def funnel_findings(ds: Dataset, north: Metric, steps: Sequence[str] | None = None,
-                    window_seconds: float = WINDOW_SECONDS, min_units: int = 30) -> list[Finding]:
-    """One ``funnel_step`` finding per tested dimension value x step (see the module docstring)."""
+                    window_seconds: float = WINDOW_SECONDS, min_units: int = 30,
+                    units: UnitTable | None = None) -> list[Finding]:
+    """One ``funnel_step`` finding per tested dimension value x step (see the module docstring).
+
+    ``units``: the pipeline's per-unit table, to read the first-touch dimension values from.
+    """
     path = funnel_steps_for(ds, north, steps)
     dims = [d for d in segment_dimensions(ds) if not ds.dtype(d).upper().startswith(("DOUBLE", "FLOAT", "DECIMAL"))]
     if not path or not dims:
         return []
     name = "funnel:" + ",".join(path)
     out: list[Finding] = []
-    for dim, values in _counts(ds, path, window_seconds, dims).items():
+    for dim, values in _counts(ds, path, window_seconds, dims, units).items():
         total = [sum(v.n[j] for v in values) for j in range(len(path))]
         values = values[:TOP_VALUES]
         if len(values) < 2:

@@ -144,7 +144,7 @@ def find_insights(
                 findings += scan_distributions(table, m, scan)
         say(0.45, "Checking experiments and funnels")
         findings += experiment_findings(ds, north, initiatives)
-        findings += funnel_findings(ds, north)
+        findings += funnel_findings(ds, north, table)
         say(0.65, "Comparing before and after launches")
         dates: list[tuple[dt.date, Initiative | None]] = [
             (d, doc) for d, doc in launches(initiatives) if not (doc.is_experiment and ds.roles.variant)]

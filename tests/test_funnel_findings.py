@@ -114,3 +114,32 @@ def test_ranking_folds_the_segment_into_its_funnel_step():
     assert [f.key for f in ranked.top] == ["funnel_step:tablet"]
     assert ranked.top[0].score == pytest.approx(2500)  # the segment's score: 5,000 units x 50%
     assert "explains the lower purchase conversion" in ranked.top[0].rank_reason
+
+
+def _numbers(found):
+    return sorted((f.key, f.n_units, f.n_baseline, f.detail("units_reached"), round(f.p_value, 12)) for f in found)
+
+
+def test_first_touch_from_the_per_unit_table_equals_the_event_scan(sample_ds, make_dataset):
+    # The pipeline passes its per-unit table; the counts must equal the ones aggregated over the events,
+    # also when a unit's first event has no value for a dimension (the first non-missing value counts).
+    from insights.units import prepare_units
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    frame = pd.DataFrame({
+        "uid": rng.integers(0, 600, n).astype(str),
+        "ts": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 20 * 86400, n), unit="s"),
+        "ev": rng.choice(["visit", "cart", "buy"], n, p=[0.5, 0.3, 0.2]),
+        "tier": rng.choice(["gold", "basic", None], n, p=[0.3, 0.5, 0.2]),
+    })
+    hostile = make_dataset(frame, unit="uid", time="ts", event="ev", dimensions=("tier",))
+    for ds, steps in ((sample_ds, None), (hostile, ["visit", "cart", "buy"])):
+        m = parse_metric("purchase" if steps is None else "buy", ds)
+        table = prepare_units(ds, [m])
+        try:
+            via_units = funnel_findings(ds, m, steps, units=table)
+        finally:
+            table.close()
+        direct = funnel_findings(ds, m, steps)
+        assert via_units and _numbers(via_units) == _numbers(direct)

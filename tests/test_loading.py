@@ -105,3 +105,33 @@ def test_connection_is_locked_down_after_loading(tmp_path):
         ds.con.execute(f"SELECT * FROM read_csv('{other}')").fetchall()
     with pytest.raises(duckdb.Error):
         ds.con.execute("SET enable_external_access = true")
+
+
+def test_large_files_are_stored_compressed_with_the_same_data_and_removed_when_released(tmp_path, monkeypatch):
+    # A file from COMPRESS_FROM_MB on goes into a compressed database file in the dataset's own temporary folder;
+    # it must hold exactly what the in-memory load holds (thousands separators converted too), stay locked
+    # down, and disappear with the dataset.
+    import gc
+    import os
+
+    from insights import loading
+
+    path = tmp_path / "orders.csv"
+    path.write_text("user_id,placed_at,event,amount,country\n" + "".join(
+        f"u{i % 97},2026-03-{1 + i % 28:02d} 10:{i % 60:02d}:00,e{i % 4},\"{1000 + i:,}\",c{i % 5}\n"
+        for i in range(5000)))
+    memory = load_file(path)
+    monkeypatch.setattr(loading, "COMPRESS_FROM_MB", 0.0)
+    stored = load_file(path)
+    (folder,) = {p for (p,) in stored.query("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL")}
+    assert os.path.isfile(folder) and memory.query("SELECT count(*) FROM duckdb_databases() "
+                                                   "WHERE path IS NOT NULL") == [(0,)]
+    everything = "SELECT * FROM events ORDER BY ALL"
+    assert stored.columns == memory.columns and stored.roles == memory.roles
+    assert stored.query(everything) == memory.query(everything)
+    assert dict(stored.load_notes).keys() == dict(memory.load_notes).keys() == {"thousands_separator"}
+    with pytest.raises(duckdb.Error):
+        stored.con.execute("SET enable_external_access = true")
+    del stored
+    gc.collect()
+    assert not os.path.exists(os.path.dirname(folder))
