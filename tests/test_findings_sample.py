@@ -77,3 +77,20 @@ def test_every_test_counts_in_one_family(result):
     assert result.tests_run == len(tests) + len(launches)
     assert all(f.p_value_adjusted >= f.p_value for f in tests)
     assert all(f.p_value_adjusted <= result.fdr for f in result.insights if f.is_test)
+
+
+def test_the_compressed_store_gives_the_same_findings(result, monkeypatch):
+    # Files from INSIGHTS_COMPRESS_FROM_MB on are stored in a compressed database file instead of in memory;
+    # the whole pipeline on the sample stored that way must find the same tests, findings and numbers.
+    from insights import load_file, loading
+    from tests.conftest import SAMPLE
+
+    monkeypatch.setattr(loading, "COMPRESS_FROM_MB", 0.0)
+    stored = load_file(SAMPLE)
+    assert stored.query("SELECT count(*) FROM duckdb_databases() WHERE path IS NOT NULL") == [(1,)]
+    again = find_insights(stored, "purchase", docs=DOCS)
+    assert again.tests_run == result.tests_run and again.n_eligible == result.n_eligible
+    assert [f.key for f in again.all_findings] == [f.key for f in result.all_findings]
+    for a, b in zip(again.all_findings, result.all_findings, strict=True):
+        assert (a.n_units, a.n_baseline, a.statement) == (b.n_units, b.n_baseline, b.statement), a.key
+        assert a.p_value == pytest.approx(b.p_value, rel=1e-6, nan_ok=True), a.key
