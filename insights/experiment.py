@@ -239,11 +239,12 @@ def _prepare(ds: Dataset, spec: ExperimentSpec) -> _Prepared:
     return _Prepared(ds, metric_roles, shadow, row_filter, filter_params, span)
 
 
-def _stats_query(pre: _Prepared, spec: ExperimentSpec) -> StatsQuery:
+def _stats_query(pre: _Prepared, spec: ExperimentSpec, *, packed: bool = False) -> StatsQuery:
+    """The statistics query; ``packed`` is the faster form run on DuckDB, the plain one is shown."""
     return build_stats_sql(
         pre.ds, [m for m, _ in pre.metric_roles], exposure_event=spec.exposure_event, segment=spec.segment,
         covariate=spec.cuped, cap_percentile=spec.cap_percentile, by_day=spec.sequential, row_filter=pre.row_filter,
-        row_filter_params=pre.filter_params,
+        row_filter_params=pre.filter_params, packed=packed and pre.ds.dialect == "duckdb",
     )
 
 
@@ -280,12 +281,12 @@ def analyze_experiment_breakdowns(ds: Dataset, spec: ExperimentSpec,
 def _analyze(pre: _Prepared, spec: ExperimentSpec) -> ExperimentResult:
     ds, metric_roles, shadow = pre.ds, pre.metric_roles, pre.shadow
     n_rows, n_distinct, t_min, t_max = pre.span
-    q = _stats_query(pre, spec)
+    q, run = _stats_query(pre, spec), _stats_query(pre, spec, packed=True)
     totals: dict[str, _Cell] = {}
     excluded: dict[str, int] = defaultdict(int)
     seg_cells: dict[str, dict[str, _Cell]] = defaultdict(dict)
     day_cells: dict[dt.date, dict[str, _Cell]] = defaultdict(dict)
-    for row in ds.query(q.sql, q.params):
+    for row in ds.query(run.sql, run.params):
         level, status, variant, segment, day = row[:5]
         if status != STATUS_OK:
             if level == "variant":

@@ -64,6 +64,7 @@ def build_stats_sql(
     by_day: bool = True,
     row_filter: str | None = None,
     row_filter_params: Mapping[str, Any] | None = None,
+    packed: bool = False,
 ) -> StatsQuery:
     """Sufficient statistics per (status, variant), per (status, variant, segment) and per (status, variant, day).
 
@@ -72,6 +73,7 @@ def build_stats_sql(
     (e.g. 0.99) winsorizes the per-unit values of non-binary metrics (and their covariates) at that
     percentile of the units analysed, pooled across variants. Units with a NULL variant or seen in several
     variants get their own ``status`` so they can be counted and excluded; caps use only ``status = 'ok'``.
+    ``packed``: the faster form of the per-unit query (DuckDB only; see :func:`insights.metrics.build_units_sql`).
     """
     ds.require("unit", "variant")
     dims = (segment,) if segment else ()
@@ -79,6 +81,7 @@ def build_stats_sql(
     post = build_units_sql(
         ds, metrics, dims, exposure_event=exposure_event,
         period="post" if exposure_event else "all", row_filter=row_filter, param_prefix="u", covariate=use_x,
+        packed=packed,
     )
     params: dict[str, Any] = {**post.params, **(row_filter_params or {})}
     ctes = [f"units AS (\n{post.sql}\n)"]

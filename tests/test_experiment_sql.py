@@ -54,6 +54,7 @@ def _per_unit(frame: pd.DataFrame) -> pd.DataFrame:
         units[f"{period}0"] = g.event.agg(lambda e: float((e == "buy").any())).reindex(units.index).fillna(0.0)
         units[f"{period}1"] = g.event.agg(lambda e: float((e == "view").sum())).reindex(units.index).fillna(0.0)
         units[f"{period}2"] = g.revenue.sum().reindex(units.index).fillna(0.0)
+        units[f"{period}3"] = g.event.agg(lambda e: float((e == "exposure").sum())).reindex(units.index).fillna(0.0)
     return units
 
 
@@ -62,13 +63,15 @@ def _stats(values: pd.DataFrame, i: int) -> tuple[float, ...]:
     return (len(y), y.sum(), (y * y).sum(), x.sum(), (x * x).sum(), (x * y).sum())
 
 
-@pytest.mark.parametrize("cap", [None, 0.9])
-def test_sufficient_statistics_equal_numpy_on_raw_units(make_dataset, cap: float | None) -> None:
+@pytest.mark.parametrize(("cap", "packed"), [(None, False), (0.9, False), (None, True), (0.9, True)])
+def test_sufficient_statistics_equal_numpy_on_raw_units(make_dataset, cap: float | None, packed: bool) -> None:
+    # packed=True: the form run on DuckDB, six event counts (post and pre) summed four to an aggregate
     frame = _event_log(11)
     ds = make_dataset(frame, unit="user_id", time="ts", event="event", variant="variant", dimensions=("country",))
-    metrics = [parse_metric(m, ds) for m in ("buy", "count:view", "sum:revenue")]
+    metrics = [parse_metric(m, ds) for m in ("buy", "count:view", "sum:revenue", "count:exposure")]
     q = build_stats_sql(ds, metrics, exposure_event="exposure", segment="country", covariate=True,
-                        cap_percentile=cap)
+                        cap_percentile=cap, packed=packed)
+    assert ("__packed_1" in q.sql) == packed
     assert q.has_covariate and q.has_day
     got = ds.query_df(q.sql, q.params)
 
@@ -78,7 +81,7 @@ def test_sufficient_statistics_equal_numpy_on_raw_units(make_dataset, cap: float
     units["status"] = status
     ok = units[units.status == "ok"].copy()
     if cap is not None:  # winsorize non-binary metrics and covariates at the pooled percentile (linear = quantile_cont)
-        for col in ("y1", "y2", "x1", "x2"):
+        for col in ("y1", "y2", "y3", "x1", "x2", "x3"):
             ok[col] = np.minimum(ok[col], np.quantile(ok[col], cap))
 
     by_variant = got[(got.level == "variant") & (got.status == "ok")].set_index("variant")
@@ -86,7 +89,7 @@ def test_sufficient_statistics_equal_numpy_on_raw_units(make_dataset, cap: float
     for variant, part in ok.groupby("variant"):
         row = by_variant.loc[variant]
         assert row.n_units == len(part)
-        for i in range(3):
+        for i in range(4):
             expected = _stats(part, i)
             actual = (row[f"n{i}"], row[f"s{i}"], row[f"q{i}"], row[f"xs{i}"], row[f"xq{i}"], row[f"xy{i}"])
             assert actual == pytest.approx(expected, rel=1e-9, abs=1e-9), (variant, i)
@@ -122,3 +125,25 @@ def test_stats_sql_quotes_hostile_names_and_binds_values(make_dataset) -> None:
     cap = float(np.quantile([1, 2, 3, 4, 5, 7], 0.5))
     assert top.loc["b", "s0"] == pytest.approx(sum(min(v, cap) for v in (2.0, 4.0, 7.0)))
     assert "(missing)" in set(got[got.level == "segment"].segment)
+
+
+EXPOSED = {"exposure_event": "experiment_exposure"}
+
+
+@pytest.mark.parametrize("case", [{}, {**EXPOSED, "period": "post", "window_seconds": 3 * 86400},
+                                  {**EXPOSED, "period": "pre"}, {**EXPOSED, "period": "post", "covariate": True}])
+def test_packed_unit_rows_equal_the_plain_ones(sample_ds, case) -> None:
+    # The packed per-unit query (counts summed four to a HUGEINT) must give exactly the plain query's rows.
+    from insights.metrics import build_units_sql
+
+    metrics = [parse_metric(m, sample_ds) for m in ("purchase", "count:purchase", "add_to_cart", "count:search",
+                                                    "sum:revenue", "mean:revenue", "count:view_item", "begin_checkout")]
+    plain = build_units_sql(sample_ds, metrics, ["device"], **case)
+    packed = build_units_sql(sample_ds, metrics, ["device"], packed=True, **case)
+    assert "__packed_1" in packed.sql and "__packed" not in plain.sql
+    rows = [sample_ds.query(f"SELECT * FROM ({q.sql}) ORDER BY unit", q.params) for q in (plain, packed)]
+    names = [sample_ds.query_df(f"SELECT * FROM ({q.sql}) LIMIT 1", q.params).columns.tolist() for q in (plain, packed)]
+    assert sorted(names[0]) == sorted(names[1])
+    order = [names[1].index(n) for n in names[0]]
+    assert len(rows[0]) > 1000
+    assert rows[0] == [tuple(r[i] for i in order) for r in rows[1]]
