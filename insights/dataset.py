@@ -191,6 +191,7 @@ class Dataset:
     def _on_engine(self, sql: str, params: dict[str, object] | None, *, frame: bool):  # noqa: ANN202
         """Core SQL translated for the dataset's engine; an engine failure becomes one readable line."""
         from insights.engine import translate
+        from insights.sql import DIALECT_NAMES
 
         engine = self.engine
         assert engine is not None
@@ -201,7 +202,7 @@ class Dataset:
             raise
         except Exception as exc:  # noqa: BLE001 - drivers raise their own exception types
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            label = {"postgres": "PostgreSQL", "spark": "Spark"}.get(engine.dialect, engine.name)
+            label = DIALECT_NAMES.get(engine.dialect, engine.name)
             raise InsightsError("engine_error", f"{label} could not run this analysis: {first}") from exc
 
     def query(self, sql: str, params: dict[str, object] | None = None) -> list[tuple]:

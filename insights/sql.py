@@ -12,6 +12,8 @@ import sqlglot
 
 Dialect = Literal["duckdb", "postgres", "bigquery", "snowflake", "clickhouse", "spark"]
 DIALECTS: tuple[Dialect, ...] = ("duckdb", "postgres", "bigquery", "snowflake", "clickhouse", "spark")
+DIALECT_NAMES: dict[str, str] = {"duckdb": "DuckDB", "postgres": "PostgreSQL", "bigquery": "BigQuery",
+                                 "snowflake": "Snowflake", "clickhouse": "ClickHouse", "spark": "Spark"}
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 

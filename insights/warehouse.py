@@ -49,6 +49,24 @@ def read_secrets(section: str, path: Path = SECRETS) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
+def configured_source(secrets_path: Path = SECRETS) -> tuple[str, str | None, str | None] | None:
+    """The configured engine source as (source, table, sql), or None when there is none.
+
+    From the environment (``INSIGHTS_SOURCE`` with ``INSIGHTS_TABLE`` or ``INSIGHTS_SQL``), else the ``[warehouse]``
+    table of the secrets file (``source``, ``table`` or ``sql``); an unreadable secrets file counts as none.
+    Credentials are not part of it: they stay in ``PGPASSWORD`` or the ``[postgres]`` secrets.
+    """
+    source = os.environ.get("INSIGHTS_SOURCE", "").strip()
+    if source:
+        return source, os.environ.get("INSIGHTS_TABLE") or None, os.environ.get("INSIGHTS_SQL") or None
+    try:
+        conf = read_secrets("warehouse", secrets_path)
+    except InsightsError:
+        return None
+    source = str(conf.get("source") or "").strip()
+    return (source, conf.get("table") or None, conf.get("sql") or None) if source else None
+
+
 def connect(source: str, secrets: Mapping[str, Any] | None = None) -> Engine:
     """The engine for ``source``: ``postgresql://...`` or ``spark`` / a Spark master URL."""
     s = source.strip()

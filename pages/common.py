@@ -8,6 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from insights import Dataset, InsightsError, event_values, load_bytes, load_file
+from insights.sql import DIALECT_NAMES as DIALECT_NAMES
+from insights.warehouse import configured_source
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = ROOT / "sample_data" / "shop_events.parquet"
@@ -15,8 +17,6 @@ SHELL_KEY = "app_shell_running"
 NONE = "(none)"
 SAMPLE, UPLOADED, WAREHOUSE = "Bundled sample", "Uploaded file", "Warehouse or Spark"
 SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
-DIALECT_NAMES = {"duckdb": "DuckDB", "postgres": "PostgreSQL", "bigquery": "BigQuery", "snowflake": "Snowflake",
-                 "clickhouse": "ClickHouse", "spark": "Spark"}
 MAX_UPLOAD_MB = float(os.environ.get("INSIGHTS_MAX_UPLOAD_MB", "500"))
 
 
@@ -30,26 +30,6 @@ def load_sample() -> Dataset:
 def events_of(_ds: Dataset, key: str) -> list[str]:
     """Distinct event names, most frequent first, once per dataset and roles (``key``: ``ds.cache_key``)."""
     return event_values(_ds)
-
-
-def warehouse_settings() -> tuple[str, str | None, str | None] | None:
-    """The configured engine source (source, table, sql), or None.
-
-    From the environment (``INSIGHTS_SOURCE`` with ``INSIGHTS_TABLE`` or ``INSIGHTS_SQL``) or the ``[warehouse]``
-    table of ``.streamlit/secrets.toml`` (``source``, ``table`` or ``sql``). Credentials stay there (or in
-    ``PGPASSWORD`` and the ``[postgres]`` secrets): the page never asks for them and never shows them.
-    """
-    from insights.warehouse import read_secrets
-
-    source = os.environ.get("INSIGHTS_SOURCE", "").strip()
-    if source:
-        return source, os.environ.get("INSIGHTS_TABLE") or None, os.environ.get("INSIGHTS_SQL") or None
-    try:
-        conf = read_secrets("warehouse", SECRETS_PATH)
-    except InsightsError:
-        return None
-    source = str(conf.get("source") or "").strip()
-    return (source, conf.get("table") or None, conf.get("sql") or None) if source else None
 
 
 @st.cache_resource(show_spinner="Connecting to the warehouse...", max_entries=4)
@@ -135,7 +115,7 @@ def sidebar() -> Dataset | None:
     """Draw the sidebar and put the current dataset (with the user's roles) in session state."""
     st.sidebar.header("Data")
     _load_upload()
-    warehouse = warehouse_settings()
+    warehouse = configured_source(SECRETS_PATH)
     sources = [SAMPLE, *([UPLOADED] if "uploaded" in st.session_state else []), *([WAREHOUSE] if warehouse else [])]
     if st.session_state.get("source") not in sources:
         st.session_state["source"] = SAMPLE

@@ -38,3 +38,20 @@ def test_driver_decimals_become_int_or_float():
     assert plain(decimal.Decimal("12")) == 12 and type(plain(decimal.Decimal("12"))) is int
     assert plain(decimal.Decimal("1.25")) == 1.25 and type(plain(decimal.Decimal("1.25"))) is float
     assert plain([decimal.Decimal("2"), None]) == [2, None]
+
+
+def test_configured_source_reads_the_environment_first_then_the_secrets(tmp_path, monkeypatch):
+    from insights.warehouse import configured_source
+
+    secrets = tmp_path / "secrets.toml"
+    for name in ("INSIGHTS_SOURCE", "INSIGHTS_TABLE", "INSIGHTS_SQL"):
+        monkeypatch.delenv(name, raising=False)
+    assert configured_source(secrets) is None  # no file
+    secrets.write_text('[warehouse]\nsource = "spark"\ntable = "events"\n[postgres]\npassword = "x"\n')
+    assert configured_source(secrets) == ("spark", "events", None)
+    monkeypatch.setenv("INSIGHTS_SOURCE", "postgresql://me@127.0.0.1/db")
+    monkeypatch.setenv("INSIGHTS_SQL", "SELECT * FROM t")
+    assert configured_source(secrets) == ("postgresql://me@127.0.0.1/db", None, "SELECT * FROM t")
+    monkeypatch.delenv("INSIGHTS_SOURCE")
+    secrets.write_text("[warehouse\nsource = ")
+    assert configured_source(secrets) is None  # unreadable secrets: no warehouse source, no traceback
