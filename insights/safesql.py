@@ -170,7 +170,9 @@ def lock_down(
             return
         raise RuntimeError("The database configuration is locked with external access enabled.")
     statements = []
-    if temp_directory is not None:
+    current = con.execute("SELECT current_setting('temp_directory')").fetchone()
+    if temp_directory is not None and (current is None or current[0] != temp_directory):
+        # (DuckDB refuses to switch a temp directory it has already spilled to, even to itself)
         statements.append(f"SET temp_directory = {_sql_string(temp_directory)}")
     if memory_limit is not None:
         statements.append(f"SET memory_limit = {_sql_string(memory_limit)}")

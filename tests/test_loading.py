@@ -108,9 +108,9 @@ def test_connection_is_locked_down_after_loading(tmp_path):
 
 
 def test_large_files_are_stored_compressed_with_the_same_data_and_removed_when_released(tmp_path, monkeypatch):
-    # A file from COMPRESS_FROM_MB on goes into a compressed database file in the dataset's own temporary folder;
-    # it must hold exactly what the in-memory load holds (thousands separators converted too), stay locked
-    # down, and disappear with the dataset.
+    # A file from COMPRESS_FROM_MB on goes into a compressed database file in the dataset's own temporary folder,
+    # sorted by unit and time; it must hold exactly what the in-memory load holds (thousands separators
+    # converted too, the same roles), stay locked down, and disappear with the dataset.
     import gc
     import os
 
@@ -132,6 +132,18 @@ def test_large_files_are_stored_compressed_with_the_same_data_and_removed_when_r
     assert dict(stored.load_notes).keys() == dict(memory.load_notes).keys() == {"thousands_separator"}
     with pytest.raises(duckdb.Error):
         stored.con.execute("SET enable_external_access = true")
+    # stored with each unit's rows together in time order (the file interleaves the units)
+    (order,) = {stored.query("SELECT list(user_id ORDER BY rowid) = list(user_id ORDER BY user_id, placed_at) "
+                             "AND list(placed_at ORDER BY rowid) = list(placed_at ORDER BY user_id, placed_at) "
+                             "FROM events")[0]}
+    assert order and not memory.query("SELECT list(user_id ORDER BY rowid) = list(user_id ORDER BY user_id) "
+                                      "FROM events")[0][0]
+    # without a time column the file's order decides a unit's first row: it is kept
+    plain = tmp_path / "accounts.csv"
+    plain.write_text("account_id,plan\n" + "".join(f"a{(7 * i) % 50},p{i}\n" for i in range(200)))
+    kept = load_file(plain)
+    assert kept.roles.time is None
+    assert kept.query("SELECT list(plan ORDER BY rowid) FROM events") == [([f"p{i}" for i in range(200)],)]
     del stored
     gc.collect()
     assert not os.path.exists(os.path.dirname(folder))
