@@ -47,7 +47,8 @@ def _load_upload() -> None:
         return
     st.session_state["upload_id"] = upload.file_id
     try:
-        ds = load_bytes(upload.getvalue(), upload.name, max_mb=MAX_UPLOAD_MB)
+        with st.spinner(f"Loading {upload.name}..."):
+            ds = load_bytes(upload.getvalue(), upload.name, max_mb=MAX_UPLOAD_MB)
     except InsightsError as exc:
         st.session_state["upload_error"] = exc.message
         return
