@@ -2,11 +2,12 @@
 
     python bench/bench_funnel.py [--runs 5] [--events 10000000] [--units 1000000]
 
-Writes the seeded event log once to bench/data/ (gitignored), then times, in the same process and run:
-a bare DuckDB ``GROUP BY unit`` scan (the floor), our funnel (per-step units; and the full analysis with
-time to convert, histogram and trend), chdb's ``windowFunnel`` over the same Parquet file, and a
-straightforward pandas implementation. Prints medians, ratios to the floor and peak RSS, and checks that
-every implementation gives the same number of units per level.
+Writes the seeded event log once to bench/data/ (gitignored), then times, in the same process and run, in
+interleaved rounds: a bare DuckDB ``GROUP BY unit`` scan (the floor), our funnel (the levels alone, which is
+what windowFunnel returns; per-step units with time to convert; the full analysis with histogram and trend)
+and chdb's ``windowFunnel`` over the same Parquet file; then a straightforward pandas implementation. Prints
+medians, ratios to the floor and to chdb (also per round) and peak RSS, and checks that every implementation
+gives the same number of units per level.
 """
 
 from __future__ import annotations
