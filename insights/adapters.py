@@ -18,7 +18,7 @@ from insights.findings import ChartData, ChartRow, Finding, direction_of
 from insights.initiatives import Initiative, name_relevance
 from insights.metrics import Metric, build_units_sql, event_values
 from insights.sql import inline_params, quote_ident, quote_literal
-from insights.units import UnitTable, segment_dimensions
+from insights.units import UNITS_TABLE, UnitTable, segment_dimensions
 
 EXPOSURE_WORDS = ("exposure", "exposed", "assign", "enrol", "enroll")
 
@@ -30,16 +30,19 @@ def exposure_event(ds: Dataset) -> str | None:
     return next((e for e in event_values(ds) if any(w in e.lower() for w in EXPOSURE_WORDS)), None)
 
 
-def _breakdown_dims(ds: Dataset, docs: Sequence[Initiative]) -> list[str]:
+def _breakdown_dims(ds: Dataset, docs: Sequence[Initiative], units: UnitTable | None = None) -> list[str]:
+    """Dimensions whose values an experiment doc talks about (read from the per-unit table when given)."""
     exp_docs = [d for d in docs if d.is_experiment]
     if not exp_docs:
         return []
     out = []
     for dim in segment_dimensions(ds):
         q = quote_ident(dim)
-        values = [str(r[0]) for r in ds.query(f"SELECT DISTINCT {q} FROM {ds.table_sql} WHERE {q} IS NOT NULL "
-                                              "LIMIT 50")]
-        if any(name_relevance(v, d) >= 1.0 for v in values for d in exp_docs):
+        if units is not None and dim in units.dimensions:  # first-touch values: the ones a breakdown can show
+            rows = units.query(f"SELECT DISTINCT {q} FROM {UNITS_TABLE} WHERE {q} IS NOT NULL LIMIT 50")
+        else:
+            rows = ds.query(f"SELECT DISTINCT {q} FROM {ds.table_sql} WHERE {q} IS NOT NULL LIMIT 50")
+        if any(name_relevance(str(r[0]), d) >= 1.0 for r in rows for d in exp_docs):
             out.append(dim)
     return out
 
@@ -61,8 +64,12 @@ def _experiment_sql(ds: Dataset, north: Metric, exposure: str | None, control: s
     return inline_params(f"WITH units AS (\n{uq.sql}\n)\n{body}", uq.params)
 
 
-def experiment_findings(ds: Dataset, north: Metric, docs: Sequence[Initiative] = ()) -> list[Finding]:
-    """Experiment effect and health findings (none when the data has no variant)."""
+def experiment_findings(ds: Dataset, north: Metric, docs: Sequence[Initiative] = (),
+                        units: UnitTable | None = None) -> list[Finding]:
+    """Experiment effect and health findings (none when the data has no variant).
+
+    ``units``: the pipeline's per-unit table, to read the dimensions' values from.
+    """
     if not ds.roles.variant or not ds.roles.unit:
         return []
     from insights.experiment import analyze_experiment_breakdowns
@@ -70,7 +77,7 @@ def experiment_findings(ds: Dataset, north: Metric, docs: Sequence[Initiative] =
 
     exposure = exposure_event(ds)
     out: list[Finding] = []
-    dims = [None, *_breakdown_dims(ds, docs)]
+    dims = [None, *_breakdown_dims(ds, docs, units)]
     spec = ExperimentSpec(metrics=(north.name,), exposure_event=exposure, cuped=False)
     for dim, res in zip(dims, analyze_experiment_breakdowns(ds, spec, dims), strict=True):
         if res.error:

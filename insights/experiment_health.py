@@ -26,6 +26,7 @@ from insights.sql import Params, quote_ident
 from insights.stats import SRMResult
 
 SHADOW_MIN_AGREEMENT = 0.95
+PRUNE_SAMPLE_ROWS = 200_000
 
 
 # A health finding has the same shape as a data warning: a stable ``code`` and one sentence for a PM.
@@ -119,11 +120,28 @@ def build_shadow_sql(ds: Dataset, candidates: tuple[str, ...]) -> tuple[str, dic
     return sql, {}
 
 
+def _possible_shadows(ds: Dataset, candidates: tuple[str, ...]) -> tuple[str, ...]:
+    """``candidates`` less those that cannot mirror the variant, found cheaply (DuckDB, two or more candidates).
+
+    A shadow has exactly as many values as there are variants beside it; a column of which the first rows
+    (with a variant) already show more distinct values than the whole column of variants has cannot be one.
+    This only skips work: the result of :func:`find_shadow` is the same.
+    """
+    if ds.dialect != "duckdb" or len(candidates) < 2:
+        return candidates
+    v = f"CAST({quote_ident(ds.roles.variant or '')} AS VARCHAR)"
+    n_variants = ds.query(f"SELECT count(DISTINCT {v}) FROM {ds.table_sql}")[0][0]
+    counts = ", ".join(f"count(DISTINCT CAST({quote_ident(c)} AS VARCHAR))" for c in candidates)
+    seen = ds.query(f"SELECT {counts} FROM (SELECT * FROM {ds.table_sql} LIMIT {PRUNE_SAMPLE_ROWS}) "
+                    f"WHERE {v} IS NOT NULL")[0]
+    return tuple(c for c, n in zip(candidates, seen, strict=True) if n is None or n <= n_variants)
+
+
 def find_shadow(ds: Dataset) -> Shadow | None:
     """The dimension that best mirrors the variant one-to-one on most (not all) rows, or None."""
     if not ds.roles.variant:
         return None
-    candidates = tuple(d for d in ds.roles.dimensions if d != ds.roles.variant)
+    candidates = _possible_shadows(ds, tuple(d for d in ds.roles.dimensions if d != ds.roles.variant))
     if not candidates:
         return None
     sql, params = build_shadow_sql(ds, candidates)

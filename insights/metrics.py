@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -49,13 +50,25 @@ class Metric:
         }[self.kind]
 
 
+_EVENTS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], tuple[str, ...]]] = weakref.WeakKeyDictionary()
+
+
 def event_values(ds: Dataset) -> list[str]:
-    """Distinct event names, most frequent first."""
+    """Distinct event names, most frequent first.
+
+    Kept per loaded DuckDB database (its table does not change once loaded), since one analysis asks several times.
+    """
     if not ds.roles.event:
         return []
-    e = quote_ident(ds.roles.event)
-    rows = ds.query(f"SELECT {e} FROM {ds.table_sql} WHERE {e} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1")
-    return [str(r[0]) for r in rows]
+    key = (ds.key, ds.table, ds.roles.event)
+    cached = _EVENTS.get(ds.con, {}).get(key) if ds.engine is None else None
+    if cached is None:
+        e = quote_ident(ds.roles.event)
+        rows = ds.query(f"SELECT {e} FROM {ds.table_sql} WHERE {e} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1")
+        cached = tuple(str(r[0]) for r in rows)
+        if ds.engine is None:
+            _EVENTS.setdefault(ds.con, {})[key] = cached
+    return list(cached)
 
 
 def _is_binary_column(ds: Dataset, column: str) -> bool:

@@ -143,7 +143,7 @@ def find_insights(
             if not m.binary:
                 findings += scan_distributions(table, m, scan)
         say(0.45, "Checking experiments and funnels")
-        findings += experiment_findings(ds, north, initiatives)
+        findings += experiment_findings(ds, north, initiatives, table)
         findings += funnel_findings(ds, north, table)
         say(0.65, "Comparing before and after launches")
         dates: list[tuple[dt.date, Initiative | None]] = [

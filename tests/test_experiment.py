@@ -296,3 +296,26 @@ def test_result_pickles_and_keeps_reproducing_sql(make_dataset) -> None:
     assert repr(pickle.loads(pickle.dumps(r))) == repr(r)
     rows = ds.query(r.sql)
     assert {row[2]: row[7] for row in rows if row[0] == "variant"} == {"control": 10, "t": 20}
+
+
+def test_shadow_pruning_by_a_sample_changes_nothing(make_dataset, monkeypatch) -> None:
+    # find_shadow skips columns whose first rows already show more values than there are variants; with and without that
+    # shortcut the shadow found, its mapping and its mismatch count must be identical.
+    from insights import experiment_health
+
+    rng = np.random.default_rng(5)
+    n = 40_000
+    grp = rng.choice(["control", "treatment"], n)
+    page = np.where(grp == "control", "old_page", "new_page")
+    flip = rng.random(n) < 0.03
+    page = np.where(flip, np.where(page == "old_page", "new_page", "old_page"), page)
+    frame = pd.DataFrame({"user_id": rng.integers(0, 9000, n).astype(str), "grp": grp, "landing": page,
+                          "country": rng.choice(["US", "DE", "FR", "IN", "BR"], n),
+                          "tier": rng.choice(["free", "pro"], n), "converted": rng.integers(0, 2, n)})
+    ds = make_dataset(frame, unit="user_id", variant="grp", dimensions=("country", "landing", "tier"))
+    kept = experiment_health._possible_shadows(ds, ("country", "landing", "tier"))
+    assert kept == ("landing", "tier")  # five countries cannot mirror two variants
+    pruned = experiment_health.find_shadow(ds)
+    monkeypatch.setattr(experiment_health, "_possible_shadows", lambda _ds, candidates: candidates)
+    assert pruned == experiment_health.find_shadow(ds)
+    assert pruned is not None and pruned.column == "landing" and pruned.n_mismatched_rows == int(flip.sum())
