@@ -22,6 +22,8 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_experiment import bare_scan  # noqa: E402 - the same baseline: GROUP BY unit over the file
+
 from insights import find_insights, load_file  # noqa: E402
 from sample_data.generate import generate_table  # noqa: E402
 
@@ -39,16 +41,6 @@ def build(n_users: int, path: Path) -> None:
         ['en', 'de', 'fr', 'es', 'pt', 'ja', 'hi'][1 + (hash(user_id || 'l') % 7)::BIGINT] AS language,
         ['18-24', '25-34', '35-44', '45-54', '55+'][1 + (hash(user_id || 'a') % 5)::BIGINT] AS age_band
         FROM raw) TO '{path}' (FORMAT parquet)""")
-
-
-def file_scan(path: Path) -> float:
-    """Seconds of a bare ``GROUP BY user_id`` over the Parquet file itself (the baseline of bench_experiment.py)."""
-    con = duckdb.connect()
-    started = time.perf_counter()
-    con.execute(f"SELECT count(*) FROM (SELECT user_id, count(*) FROM read_parquet('{path}') GROUP BY 1)").fetchall()
-    elapsed = time.perf_counter() - started
-    con.close()
-    return elapsed
 
 
 def main() -> int:
@@ -73,7 +65,7 @@ def main() -> int:
         t = time.perf_counter()
         ds.query(f'SELECT count(*) FROM (SELECT "user_id", count(*) FROM {ds.table_sql} GROUP BY 1)')
         scans.append(time.perf_counter() - t)
-        file_scans.append(file_scan(path))
+        file_scans.append(bare_scan(path))
         stages.clear()
         t = time.perf_counter()
         result = find_insights(ds, "purchase", docs=DOCS,
