@@ -26,6 +26,7 @@ DEFAULT_MAX_MB = float(os.environ.get("INSIGHTS_MAX_UPLOAD_MB", "500"))
 DEFAULT_MEMORY_LIMIT = os.environ.get("INSIGHTS_DUCKDB_MEMORY", "1500MB")
 # Files from this size on are stored in a compressed database file instead of uncompressed in memory.
 COMPRESS_FROM_MB = float(os.environ.get("INSIGHTS_COMPRESS_FROM_MB", "32"))
+SORTED_CHECK_ROWS = 200_000
 _SNIFF_BYTES = 64 * 1024
 
 
@@ -226,13 +227,23 @@ def load_file(
     return base.with_roles()
 
 
+def _first_rows_in_order(con: duckdb.DuckDBPyConnection, relation: str, unit: str, time: str) -> bool:
+    """True when the first rows of ``relation`` (in its own order) are sorted by (unit, time)."""
+    u, t = quote_ident(unit), quote_ident(time)
+    row = con.execute(f"SELECT coalesce(bool_and(NOT ({u} < pu OR ({u} = pu AND {t} < pt))), true) FROM "
+                      f"(SELECT {u}, {t}, lag({u}) OVER () AS pu, lag({t}) OVER () AS pt FROM "
+                      f"(SELECT * FROM {quote_ident(relation)} LIMIT {SORTED_CHECK_ROWS}))").fetchone()
+    return bool(row and row[0])
+
+
 def _store_sorted(con: duckdb.DuckDBPyConnection, reader: str, memory_limit: str | None, workdir: str) -> Roles:
     """Create the table in the compressed store with each unit's rows together, in time order; return the roles.
 
     The roles are inferred on the file's first rows (as for a table in memory, which keeps the file's order),
     then the rows are stored sorted by (unit, time) when both roles are found: every per-unit aggregation and
     funnel join then meets a unit's rows in runs (about 40% faster on 10M events) and the unit column
-    compresses better. Tables without a time column keep the file's order (it decides their "first" row).
+    compresses better. Tables without a time column keep the file's order (it decides their "first" row), and
+    a file whose first rows are already in (unit, time) order is not sorted again.
     """
     from insights.schema import infer_roles
 
@@ -242,7 +253,9 @@ def _store_sorted(con: duckdb.DuckDBPyConnection, reader: str, memory_limit: str
     con.execute(f"CREATE VIEW __source AS SELECT * FROM {reader}")
     columns = [Column(str(n), str(t)) for n, t, *_ in con.execute("DESCRIBE __source").fetchall()]
     roles = infer_roles(con, "__source", columns)
-    order = f" ORDER BY {quote_ident(roles.unit)}, {quote_ident(roles.time)}" if roles.unit and roles.time else ""
+    order = ""
+    if roles.unit and roles.time and not _first_rows_in_order(con, "__source", roles.unit, roles.time):
+        order = f" ORDER BY {quote_ident(roles.unit)}, {quote_ident(roles.time)}"
     con.execute(f"CREATE TABLE {quote_ident(TABLE)} AS SELECT * FROM __source{order}")
     con.execute("DROP VIEW __source")
     return roles

@@ -138,6 +138,12 @@ def test_large_files_are_stored_compressed_with_the_same_data_and_removed_when_r
                              "FROM events")[0]}
     assert order and not memory.query("SELECT list(user_id ORDER BY rowid) = list(user_id ORDER BY user_id) "
                                       "FROM events")[0][0]
+    # a file already in (unit, time) order is stored as it is, without a second sort
+    con = duckdb.connect()
+    con.execute("CREATE TABLE a AS SELECT 'u' || lpad((i // 40)::VARCHAR, 4, '0') AS u, i % 40 AS t "
+                "FROM range(4000) AS r(i)")
+    con.execute("CREATE TABLE b AS SELECT * FROM a WHERE t <> 7 UNION ALL SELECT * FROM a WHERE t = 7")
+    assert loading._first_rows_in_order(con, "a", "u", "t") and not loading._first_rows_in_order(con, "b", "u", "t")
     # without a time column the file's order decides a unit's first row: it is kept
     plain = tmp_path / "accounts.csv"
     plain.write_text("account_id,plan\n" + "".join(f"a{(7 * i) % 50},p{i}\n" for i in range(200)))
