@@ -5,13 +5,15 @@
 - Rows without a unit id: they silently drop out of every unit-level number.
 
 The duplicate count shown reads ``count(*) - count(DISTINCT *)``; it is computed more cheaply, and exactly,
-by running the DISTINCT only on rows whose (unit, time) pair is not unique (see ``_fast_duplicates_sql``).
+by running the DISTINCT only on rows whose (unit, time) pair is not unique (see
+:func:`insights.profile.duplicate_rows_sql`).
 """
 
 from __future__ import annotations
 
 from insights.dataset import Dataset
 from insights.findings import ChartData, ChartRow, Finding
+from insights.profile import duplicate_rows_sql
 from insights.sql import quote_ident
 from insights.units import UnitTable
 
@@ -28,26 +30,6 @@ def _finding(kind: str, key: str, subject: str, n_bad: int, n_all: int, sql: str
     )
 
 
-def _fast_duplicates_sql(ds: Dataset, cols: str) -> str:
-    """Duplicate rows and all rows, exactly, with a DISTINCT over all columns of few rows only.
-
-    Identical rows share their unit and time, so only rows whose hash of (unit, time) occurs more than once
-    can be duplicates (a hash collision only adds rows to check); the exact DISTINCT runs on those. Without
-    both roles, and on other engines: DISTINCT on all rows.
-    """
-    t, r = ds.table_sql, ds.roles
-    if not (r.unit and r.time) or ds.dialect != "duckdb":
-        # other engines have no hash() that agrees with DuckDB's, and a join on the shared (unit, time) pairs
-        # that must match NULLs is not hashable there: one exact DISTINCT over all rows instead
-        return f"SELECT (SELECT count(*) FROM {t}) - (SELECT count(*) FROM (SELECT DISTINCT {cols} FROM {t})), " \
-               f"(SELECT count(*) FROM {t})"
-    u, ts = quote_ident(r.unit), quote_ident(r.time)
-    return (f"WITH shared AS (SELECT hash({u}, {ts}) AS h FROM {t} GROUP BY h HAVING count(*) > 1),\n"
-            f"suspects AS (SELECT {cols} FROM {t} WHERE hash({u}, {ts}) IN (SELECT h FROM shared))\n"
-            "SELECT (SELECT count(*) FROM suspects) - (SELECT count(*) FROM (SELECT DISTINCT * FROM suspects)),\n"
-            f"       (SELECT count(*) FROM {t})")
-
-
 def check_data_quality(ds: Dataset, units: UnitTable | None = None) -> list[Finding]:
     """Run the checks and return a finding per fault found.
 
@@ -61,7 +43,7 @@ def check_data_quality(ds: Dataset, units: UnitTable | None = None) -> list[Find
                "SELECT n_rows - n_distinct AS n_units, n_rows AS n_baseline,\n"
                "       (n_rows - n_distinct) / n_rows AS subject_mean\nFROM counts")
     out = []
-    n_dup, n_rows = ds.query(_fast_duplicates_sql(ds, cols))[0]
+    n_dup, n_rows = ds.query(duplicate_rows_sql(ds))[0]
     if n_dup:
         out.append(_finding("data_quality", "data_quality:duplicate_rows", "exact duplicate rows", int(n_dup),
                             int(n_rows), dup_sql, "rows"))

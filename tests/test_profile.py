@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 
 from insights import profile
@@ -77,3 +78,21 @@ def test_cli_role_override(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "insights", "profile", str(path), "--unit-col", "nope"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "no column named 'nope'" in bad.stderr
+
+
+def test_duplicate_row_count_equals_pandas_on_rows_sharing_unit_and_time(make_dataset):
+    # Only rows sharing (unit, time) can be identical; the count must equal pandas' duplicated() over all
+    # columns, also for near-duplicates (same unit and time, another event) and NULL units or times.
+    rng = np.random.default_rng(11)
+    n = 3000
+    frame = pd.DataFrame({
+        "user_id": rng.choice([f"u{i}" for i in range(40)] + [None], n),
+        "event_time": pd.Timestamp("2026-02-01") + pd.to_timedelta(rng.integers(0, 30, n), unit="h"),
+        "event": rng.choice(["view", "buy"], n),
+        "country": rng.choice(["DE", "FR", None], n),
+    })
+    ds = make_dataset(frame, unit="user_id", time="event_time", event="event")
+    want = int(frame.duplicated().sum())
+    assert want > 100
+    got = next(w for w in profile(ds).warnings if w.code == "duplicate_rows")
+    assert got.message.startswith(f"{want:,} rows are exact duplicates")
