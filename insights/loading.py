@@ -27,6 +27,7 @@ DEFAULT_MEMORY_LIMIT = os.environ.get("INSIGHTS_DUCKDB_MEMORY", "1500MB")
 # Files from this size on are stored in a compressed database file instead of uncompressed in memory.
 COMPRESS_FROM_MB = float(os.environ.get("INSIGHTS_COMPRESS_FROM_MB", "32"))
 SORTED_CHECK_ROWS = 200_000
+THOUSANDS_HEAD_ROWS = 200_000
 _SNIFF_BYTES = 64 * 1024
 
 
@@ -265,8 +266,17 @@ _THOUSANDS = r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$|^-?[0-9]+(\.[0-9]+)?$"
 
 
 def _convert_thousands(con: duckdb.DuckDBPyConnection, columns: list[Column]) -> tuple[list[Column], list[str]]:
-    """Text columns holding numbers with thousands separators ("1,234") become DOUBLE."""
+    """Text columns holding numbers with thousands separators ("1,234") become DOUBLE.
+
+    Every value must look like a number; the first rows are checked first, so that the full pass only reads
+    the columns they do not already rule out (on 10M rows the full check of a text column takes about 0.4 s).
+    """
     text = [c.name for c in columns if c.dtype.upper() == "VARCHAR"]
+    if text:
+        first = ", ".join(f"bool_and(regexp_full_match({quote_ident(n)}, '{_THOUSANDS}'))" for n in text)
+        head = con.execute(f"SELECT {first} FROM (SELECT * FROM {quote_ident(TABLE)} LIMIT {THOUSANDS_HEAD_ROWS})"
+                           ).fetchone() or ()
+        text = [n for n, ok in zip(text, head, strict=True) if ok is not False]  # None: no value there yet
     if not text:
         return columns, []
     checks = ", ".join(f"coalesce(bool_and(regexp_full_match({quote_ident(n)}, '{_THOUSANDS}')) AND "

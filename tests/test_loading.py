@@ -153,3 +153,17 @@ def test_large_files_are_stored_compressed_with_the_same_data_and_removed_when_r
     del stored
     gc.collect()
     assert not os.path.exists(os.path.dirname(folder))
+
+
+def test_thousands_separators_need_every_value_not_only_the_first_rows(tmp_path, monkeypatch):
+    # The first rows only rule columns out; a column whose later values are not numbers stays text.
+    from insights import loading
+
+    monkeypatch.setattr(loading, "THOUSANDS_HEAD_ROWS", 5)
+    path = tmp_path / "amounts.csv"
+    rows = [f"u{i},\"{1000 + i:,}\",\"{2000 + i:,}\"" for i in range(20)]
+    rows[12] = 'u12,"1,012","n/a"'
+    path.write_text("user_id,amount,price\n" + "\n".join(rows) + "\n")
+    ds = load_file(path)
+    assert ds.dtype("amount") == "DOUBLE" and ds.dtype("price") == "VARCHAR"
+    assert ds.query("SELECT sum(amount) FROM events") == [(sum(1000 + i for i in range(20)),)]
