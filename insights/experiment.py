@@ -2,9 +2,9 @@
 
 ``analyze_experiment(ds, spec)`` runs two or three SQL statements (an assignment-shadow scan, the time span,
 and one statistics query with GROUPING SETS for variants, segments and days) and then the tests of
-``insights.stats`` on the sufficient statistics. Binary metrics get two-proportion tests, continuous ones
-Welch; CUPED (when the data has a pre-exposure period and it reduces the variance of the difference by at
-least 1%) replaces both by Welch on the adjusted metric.
+``insights.stats`` and ``insights.stats_experiment`` on the sufficient statistics. Binary metrics get
+two-proportion tests, continuous ones Welch; CUPED (when the data has a pre-exposure period and it reduces the
+variance of the difference by at least 1%) replaces both by Welch on the adjusted metric.
 Bad input (no variant column, unknown control or metric) raises ``InsightsError``; data that cannot
 support a comparison (one variant, no units, zero variance, ...) gives a result with an error code.
 """
@@ -47,14 +47,11 @@ from insights.sql import inline_params, quote_ident
 from insights.stats import (
     SampleStats,
     adjust_pvalues,
-    bayes_compare,
-    bayes_compare_proportions,
-    cuped,
-    sequential_interval,
     srm_test,
     two_proportion_test,
     welch_test,
 )
+from insights.stats_experiment import bayes_compare, bayes_compare_proportions, cuped, sequential_interval
 
 __all__ = ["ExperimentResult", "ExperimentSpec", "PowerPlan", "analyze_experiment", "analyze_experiment_breakdowns",
            "default_control",

@@ -21,6 +21,7 @@ from scipy import stats as sps
 
 from insights import power as pw
 from insights import stats as s
+from insights import stats_experiment as exs
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -80,8 +81,8 @@ def test_results_pickle_and_convert_to_dict() -> None:
     results: list[Any] = [
         s.welch_test(GB_CONTROL, GB_VARIANT),
         s.srm_test({"a": 10, "b": 12}),
-        s.bayes_compare(GB_CONTROL, GB_VARIANT),
-        s.cuped(GB_CONTROL, GB_CONTROL, 1.0, GB_VARIANT, GB_VARIANT, 1.0),
+        exs.bayes_compare(GB_CONTROL, GB_VARIANT),
+        exs.cuped(GB_CONTROL, GB_CONTROL, 1.0, GB_VARIANT, GB_VARIANT, 1.0),
         GB_CONTROL,
     ]
     for result in results:
@@ -245,10 +246,10 @@ def test_two_proportion_zero_baseline_still_has_p_and_interval() -> None:
 def test_interval_helpers_return_nan_for_empty_groups() -> None:
     assert all(math.isnan(v) for v in s.wilson_interval(0, 0))
     assert all(math.isnan(v) for v in s.newcombe_diff_interval(1, 0, 1, 5))
-    assert all(math.isnan(v) for v in s.sequential_interval(s.SampleStats(1, 1.0, 1.0), GB_VARIANT))
+    assert all(math.isnan(v) for v in exs.sequential_interval(s.SampleStats(1, 1.0, 1.0), GB_VARIANT))
     zero = s.SampleStats.from_values([1.0, 1.0, 1.0])
-    assert all(math.isnan(v) for v in s.sequential_interval(zero, zero))
-    assert all(math.isnan(v) for v in s.sequential_interval(GB_CONTROL, GB_VARIANT, alpha=0.0))
+    assert all(math.isnan(v) for v in exs.sequential_interval(zero, zero))
+    assert all(math.isnan(v) for v in exs.sequential_interval(GB_CONTROL, GB_VARIANT, alpha=0.0))
 
 
 # --- multiple testing ----------------------------------------------------------------------------
@@ -307,18 +308,18 @@ def test_bayes_chance_to_win_matches_growthbook() -> None:
     # GrowthBook gbstats Bayesian binomial fixture 49/100 vs 51/100: chance to win 0.60918.
     # Reproduced by a Gaussian on the relative lift with delta-method variance and binomial
     # variance p(1 - p); the absolute scale gives 0.6114 and the log ratio 0.6113.
-    result = s.bayes_compare_proportions(49, 100, 51, 100)
+    result = exs.bayes_compare_proportions(49, 100, 51, 100)
     assert result.chance_to_win == pytest.approx(0.60918, abs=5e-6)
     assert result.scale == "relative"
-    absolute = s.bayes_compare_proportions(49, 100, 51, 100, scale="absolute")
+    absolute = exs.bayes_compare_proportions(49, 100, 51, 100, scale="absolute")
     assert absolute.chance_to_win == pytest.approx(0.6114, abs=5e-5)
     # From SampleStats the variance has Bessel's correction: a slightly smaller chance to win.
-    ss = s.bayes_compare(s.binary_stats(49, 100), s.binary_stats(51, 100))
+    ss = exs.bayes_compare(s.binary_stats(49, 100), s.binary_stats(51, 100))
     assert ss.chance_to_win == pytest.approx(0.60918, abs=1e-3)
 
 
 def test_bayes_flat_prior_matches_frequentist_normal_route() -> None:
-    result = s.bayes_compare(GB_CONTROL, GB_VARIANT, scale="absolute")
+    result = exs.bayes_compare(GB_CONTROL, GB_VARIANT, scale="absolute")
     se = math.sqrt(GB_CONTROL.variance / GB_CONTROL.n + GB_VARIANT.variance / GB_VARIANT.n)
     assert result.chance_to_win == pytest.approx(sps.norm.cdf(0.29 / se), rel=1e-12)
     assert (result.ci_low, result.ci_high) == pytest.approx((0.29 - 1.959964 * se, 0.29 + 1.959964 * se), abs=1e-6)
@@ -329,8 +330,8 @@ def test_bayes_flat_prior_matches_frequentist_normal_route() -> None:
 
 
 def test_bayes_proper_prior_shrinks_towards_prior_mean() -> None:
-    flat = s.bayes_compare(GB_CONTROL, GB_VARIANT)
-    tight = s.bayes_compare(GB_CONTROL, GB_VARIANT, prior_mean=0.0, prior_var=0.01)
+    flat = exs.bayes_compare(GB_CONTROL, GB_VARIANT)
+    tight = exs.bayes_compare(GB_CONTROL, GB_VARIANT, prior_mean=0.0, prior_var=0.01)
     assert 0 < tight.posterior_mean < flat.posterior_mean
     assert tight.posterior_sd < flat.posterior_sd
     assert tight.chance_to_win < flat.chance_to_win
@@ -338,19 +339,19 @@ def test_bayes_proper_prior_shrinks_towards_prior_mean() -> None:
 
 def test_bayes_degenerate_inputs_return_error() -> None:
     one = s.SampleStats(1, 1.0, 1.0)
-    assert s.bayes_compare(one, GB_VARIANT).error == "too_few_units"
+    assert exs.bayes_compare(one, GB_VARIANT).error == "too_few_units"
     flat = s.SampleStats.from_values([1.0, 1.0, 1.0])
-    assert s.bayes_compare(flat, flat).error == "zero_variance"
-    assert s.bayes_compare(GB_CONTROL, GB_VARIANT, prior_var=0.0).error == "invalid_prior"
-    assert s.bayes_compare_proportions(0, 100, 3, 100).error == "zero_baseline"
-    assert s.bayes_compare_proportions(5, 0, 3, 100).error == "too_few_units"
-    assert math.isnan(s.bayes_compare(one, GB_VARIANT).chance_to_win)
+    assert exs.bayes_compare(flat, flat).error == "zero_variance"
+    assert exs.bayes_compare(GB_CONTROL, GB_VARIANT, prior_var=0.0).error == "invalid_prior"
+    assert exs.bayes_compare_proportions(0, 100, 3, 100).error == "zero_baseline"
+    assert exs.bayes_compare_proportions(5, 0, 3, 100).error == "too_few_units"
+    assert math.isnan(exs.bayes_compare(one, GB_VARIANT).chance_to_win)
 
 
 # --- sequential ---------------------------------------------------------------------------------------
 
 def test_sequential_interval_is_wider_than_fixed_horizon_and_consistent_with_p() -> None:
-    low, high, p = s.sequential_interval(GB_CONTROL, GB_VARIANT)
+    low, high, p = exs.sequential_interval(GB_CONTROL, GB_VARIANT)
     fixed = s.welch_test(GB_CONTROL, GB_VARIANT)
     assert low < fixed.abs_ci_low and high > fixed.abs_ci_high
     assert (low + high) / 2 == pytest.approx(0.29, abs=1e-12)
@@ -366,7 +367,7 @@ def _shift(stats_: s.SampleStats, delta: float) -> s.SampleStats:
 @pytest.mark.parametrize("alpha", [0.05, 0.01])
 def test_sequential_p_below_alpha_exactly_when_interval_excludes_zero(alpha: float) -> None:
     for delta in np.linspace(-0.6, 0.4, 101):
-        low, high, p = s.sequential_interval(GB_CONTROL, _shift(GB_VARIANT, float(delta)), alpha=alpha)
+        low, high, p = exs.sequential_interval(GB_CONTROL, _shift(GB_VARIANT, float(delta)), alpha=alpha)
         assert (p < alpha) == (low > 0 or high < 0)
 
 
@@ -377,7 +378,7 @@ def test_sequential_p_value_is_inverse_mixture_likelihood_ratio() -> None:
     log_a = math.log(0.05)
     rho2 = (-2 * log_a + math.log(1 - 2 * log_a)) / 5000
     m = (1 + n * rho2) ** -0.5 * math.exp(n**2 * rho2 * 0.29**2 / (2 * s2 * (1 + n * rho2)))
-    assert s.sequential_interval(GB_CONTROL, GB_VARIANT)[2] == pytest.approx(min(1.0, 1 / m), rel=1e-9)
+    assert exs.sequential_interval(GB_CONTROL, GB_VARIANT)[2] == pytest.approx(min(1.0, 1 / m), rel=1e-9)
 
 
 # --- CUPED ----------------------------------------------------------------------------------------------
@@ -390,8 +391,8 @@ def _cuped_inputs(seed: int, effect: float = 0.0) -> tuple[np.ndarray, ...]:
     return x_a, y_a, x_b, y_b
 
 
-def _run_cuped(x_a: np.ndarray, y_a: np.ndarray, x_b: np.ndarray, y_b: np.ndarray) -> s.CupedResult:
-    return s.cuped(
+def _run_cuped(x_a: np.ndarray, y_a: np.ndarray, x_b: np.ndarray, y_b: np.ndarray) -> exs.CupedResult:
+    return exs.cuped(
         s.SampleStats.from_values(y_a), s.SampleStats.from_values(x_a), float(x_a @ y_a),
         s.SampleStats.from_values(y_b), s.SampleStats.from_values(x_b), float(x_b @ y_b),
     )
@@ -425,9 +426,9 @@ def test_cuped_with_constant_covariate_falls_back_to_welch() -> None:
 def test_cuped_degenerate_inputs_return_error() -> None:
     y = s.SampleStats.from_values([1.0, 2.0, 3.0])
     x = s.SampleStats.from_values([1.0, 2.0])
-    assert s.cuped(y, x, 5.0, y, y, 14.0).error == "mismatched_n"
+    assert exs.cuped(y, x, 5.0, y, y, 14.0).error == "mismatched_n"
     one = s.SampleStats(1, 1.0, 1.0)
-    assert s.cuped(one, one, 1.0, y, y, 14.0).error == "too_few_units"
+    assert exs.cuped(one, one, 1.0, y, y, 14.0).error == "too_few_units"
 
 
 # --- power -------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 
 from insights import power as pw
 from insights import stats as s
+from insights import stats_experiment as exs
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +70,7 @@ def test_sequential_intervals_survive_daily_peeking_where_naive_tests_do_not() -
         for d in range(days):
             n = per_day * (d + 1)
             a, b = s.binary_stats(int(cumulative[i, d, 0]), n), s.binary_stats(int(cumulative[i, d, 1]), n)
-            low, high, p_seq = s.sequential_interval(a, b, alpha=ALPHA)
+            low, high, p_seq = exs.sequential_interval(a, b, alpha=ALPHA)
             seq_hit[i] |= low > 0 or high < 0
             seq_p_hit[i] |= p_seq < ALPHA
             naive_hit[i] |= s.welch_test(a, b).p_value < ALPHA
@@ -86,7 +87,7 @@ def test_cuped_is_unbiased_on_aa_tests_and_removes_rho_squared_of_the_variance()
     y = 2.0 + rho * (x - 5.0) + math.sqrt(1 - rho**2) * rng.normal(0.0, 1.0, size=(N_SIM, 2, n))
     sx, sy, sxx, syy, sxy = x.sum(2), y.sum(2), (x * x).sum(2), (y * y).sum(2), (x * y).sum(2)
     results = [
-        s.cuped(
+        exs.cuped(
             s.SampleStats(n, sy[i, 0], syy[i, 0]), s.SampleStats(n, sx[i, 0], sxx[i, 0]), sxy[i, 0],
             s.SampleStats(n, sy[i, 1], syy[i, 1]), s.SampleStats(n, sx[i, 1], sxx[i, 1]), sxy[i, 1],
         )
